@@ -1,0 +1,35 @@
+"""The interface every backend implements; the CLI talks to nothing else."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from stackshift_cli.domain import Domain
+
+
+class Backend(Protocol):
+    """A registry of sender domains. Every method raises StackshiftError subclasses, never raw I/O errors."""
+
+    kind: str  # "local" or "api"
+
+    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
+        """Create `name` (already normalised); return the domain and whether it was created now.
+
+        An existing name raises AlreadyExists unless exist_ok, which returns it with created=False.
+        """
+
+    def list(self, status: str | None = None) -> list[Domain]:
+        """Every domain, oldest first, optionally only those with `status`."""
+
+    def get(self, ref: str) -> Domain:
+        """The domain with this id, or this name in any form the user types; NotFound otherwise."""
+
+    def delete(self, ref: str) -> Domain:
+        """Remove the domain (never its DNS records); return it as it was."""
+
+    def verify(self, domain: Domain) -> Domain:
+        """Check the domain's records now and return it with the new verdicts stored."""
+
+    def close(self) -> None:
+        """Release connections."""
+

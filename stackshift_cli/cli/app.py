@@ -1,0 +1,111 @@
+"""The root command: global options, sub-command groups, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from stackshift_cli import __version__
+from stackshift_cli.cli import config_cmd, domains
+from stackshift_cli.cli.state import BackendKind, State
+from stackshift_cli.config import DEFAULT_PROFILE, Settings
+from stackshift_cli.errors import ExitCode, StackshiftError
+from stackshift_cli.output import Ui, color_disabled_by_env
+
+app = typer.Typer(
+    name="stackshift",
+    help="Take a sender domain from pending to verified: create it, publish its DNS records, verify them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(domains.app, name="domains")
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"stackshift {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Option(envvar="STACKSHIFT_PROFILE", help="Config profile to use.")] = DEFAULT_PROFILE,
+    backend: Annotated[Optional[BackendKind], typer.Option(
+        "--backend", envvar="STACKSHIFT_BACKEND",
+        help="Where domains live: local store or StackShift API (default: api when an API key is set).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON and nothing else on stdout.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", envvar="STACKSHIFT_NO_COLOR",
+                                           help="No colour (also NO_COLOR).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", envvar="STACKSHIFT_QUIET",
+                                        help="Only data and errors; no progress or hints.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", envvar="STACKSHIFT_DEBUG",
+                                        help="Log requests and show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ui = Ui(json=json_output, quiet=quiet, color=not (no_color or color_disabled_by_env()), debug=debug)
+    state = ctx.obj if isinstance(ctx.obj, State) else None
+    if state is None:
+        state = State(ui=ui, settings=Settings(profile), backend_choice=backend.value if backend else None)
+        ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the documented code; the only place exceptions become exit codes."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None, ui: Ui | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or _env_true("STACKSHIFT_DEBUG")
+    no_color = color_disabled_by_env() or "--no-color" in args or _env_true("STACKSHIFT_NO_COLOR")
+    ui = ui or Ui(color=not no_color, debug=debug)
+    try:
+        result = app(args=args, prog_name="stackshift", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except StackshiftError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        ui.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        ui.error("Interrupted.")
+        return int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors from the parser: bad option, missing argument
+        ctx = getattr(exc, "ctx", None)
+        hint = f"Run '{ctx.command_path} --help' for usage." if ctx is not None else None
+        ui.error(exc.format_message(), hint)
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # a bug: one line, and the traceback with --debug
+        if debug:
+            raise
+        ui.error(
+            f"Internal error: {type(exc).__name__}: {exc}",
+            "This is a bug in stackshift; run again with --debug for the traceback and report it.",
+        )
+        return int(ExitCode.ERROR)
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _silence_broken_pipe() -> None:
+    # stdout was closed by the reader (`| head`): stop quietly, as other CLI tools do.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

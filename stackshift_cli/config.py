@@ -1,0 +1,364 @@
+"""Paths, the TOML config file, profiles, and value precedence: flags > environment > file > defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from stackshift_cli.errors import ConfigError, UsageError
+
+APP_NAME = "stackshift"
+DEFAULT_PROFILE = "default"
+DEFAULT_API_URL = "https://api.stackshift.dev"
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+# ---------------------------------------------------------------- paths
+
+
+def config_dir() -> Path:
+    env = os.environ.get("STACKSHIFT_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    env = os.environ.get("STACKSHIFT_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+# ---------------------------------------------------------------- value types
+
+
+def parse_duration(text: str | float | int) -> float:
+    """'15m', '10s', '1h30m', '500ms', '72h' or a plain number of seconds -> seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        raw = str(text).strip()
+        pos, seconds = 0, 0.0
+        for match in _DURATION.finditer(raw):
+            if match.start() != pos or not match.group(0):
+                break
+            seconds += float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "").lower() or None]
+            pos = match.end()
+        if not raw or pos != len(raw):
+            raise UsageError(f"'{text}' is not a duration.", hint="Use a form such as 30s, 15m, 1h30m or 72h.")
+    if seconds <= 0:
+        raise UsageError(f"'{text}' is not a positive duration.")
+    return seconds
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """'IP', 'IP:PORT', 'IPv6' or '[IPv6]:PORT' -> (ip, port)."""
+    raw = text.strip()
+    host, port = raw, 53
+    if raw.startswith("["):
+        end = raw.find("]")
+        host, rest = raw[1:end] if end > 0 else "", raw[end + 1 :] if end > 0 else ""
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                host = ""
+            else:
+                port = int(rest[1:])
+    elif raw.count(":") == 1:
+        host, port_text = raw.split(":")
+        port = int(port_text) if port_text.isdigit() else -1
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(
+            f"'{text}' is not a nameserver address.",
+            hint="Use an IP address with an optional port: 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53.",
+        ) from None
+    if not 0 < port < 65536:
+        raise UsageError(f"'{text}' has an invalid port; use 1 to 65535.")
+    return host, port
+
+
+def parse_nameservers(value: str | list[str]) -> list[tuple[str, int]]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [parse_nameserver(item) for item in items if str(item).strip()]
+
+
+# ---------------------------------------------------------------- known keys
+
+
+@dataclass(frozen=True)
+class Key:
+    """A config key: how to read a value the user typed, its default, and whether it is secret."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] = str
+    default: Any = None
+    env: str | None = None
+    secret: bool = False
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = str(text).strip().lower()
+        if value not in allowed:
+            raise UsageError(f"'{text}' is not one of: {', '.join(allowed)}.")
+        return value
+
+    return parse
+
+
+def _url(text: str) -> str:
+    value = str(text).strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise UsageError(f"'{text}' is not an http(s) URL.", hint="For example https://api.stackshift.dev.")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise UsageError(f"'{text}' is not a whole number.") from None
+    if value < 0:
+        raise UsageError(f"'{text}' must not be negative.")
+    return value
+
+
+def _host_label(text: str) -> str:
+    from stackshift_cli.records import normalize_selector
+
+    return normalize_selector(text)
+
+
+def _hostname(text: str) -> str:
+    from stackshift_cli.names import normalize_domain
+
+    return normalize_domain(text)
+
+
+def _nameserver_list(text: str) -> list[str]:
+    items = text if isinstance(text, list) else str(text).split(",")
+    parse_nameservers(items)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _duration_text(text: str) -> str:
+    parse_duration(text)
+    return str(text).strip()
+
+
+def _dmarc_rua(text: str) -> str:
+    value = str(text).strip()
+    address = value.removeprefix("mailto:")
+    if "@" not in address or " " in address:
+        raise UsageError(f"'{text}' is not an email address for DMARC reports.")
+    return value
+
+
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in (
+        Key("backend", "Where domains live: local (this machine) or api (your StackShift account).",
+            _choice("local", "api"), None, "STACKSHIFT_BACKEND"),
+        Key("api.url", "Base URL of the StackShift API.", _url, DEFAULT_API_URL, "STACKSHIFT_API_URL"),
+        Key("api.key", "API key (set it with `stackshift auth login`).", str, None, "STACKSHIFT_API_KEY", True),
+        Key("api.timeout", "Connect and read timeout for API requests.", _duration_text, "30s"),
+        Key("dns.nameservers", "Resolvers to query, comma-separated IP or IP:PORT (default: the system's).",
+            _nameserver_list, None, "STACKSHIFT_NAMESERVERS"),
+        Key("dns.timeout", "How long one DNS query may take.", _duration_text, "3s"),
+        Key("verify.window", "How long a required record may stay missing before the domain is failed.",
+            _duration_text, "72h"),
+        Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),
+        Key("sending.dkim_selector", "Default DKIM selector for new domains.", _host_label, "stackshift"),
+        Key("sending.dmarc_policy", "DMARC policy published for new domains.",
+            _choice("none", "quarantine", "reject"), "none"),
+        Key("sending.dmarc_rua", "Address for DMARC aggregate reports (rua=mailto:...).", _dmarc_rua, None),
+        Key("sending.return_path_host", "Host of the return-path CNAME, under the domain.", _host_label, "bounces"),
+        Key("sending.return_path_target", "Target of the return-path CNAME.", _hostname, "bounces.stackshift.email"),
+        Key("sending.inbound_host", "Host of the inbound MX record, under the domain.", _host_label, "inbound"),
+        Key("sending.inbound_target", "Exchange of the inbound MX record.", _hostname, "inbound.stackshift.email"),
+        Key("sending.inbound_priority", "Priority of the inbound MX record.", _positive_int, 10),
+    )
+}
+
+
+def known_key(name: str) -> Key:
+    if name not in KEYS:
+        raise UsageError(
+            f"'{name}' is not a config key.",
+            hint="Run `stackshift config list --all` to see every key.",
+        )
+    return KEYS[name]
+
+
+def validate_profile_name(name: str) -> str:
+    if not _PROFILE_NAME.match(name):
+        raise UsageError(f"'{name}' is not a valid profile name.", hint="Use letters, digits, '-', '_' and '.'.")
+    return name
+
+
+def redact(value: Any) -> str:
+    """A secret as its last four characters only."""
+    text = str(value)
+    return "****" + text[-4:] if len(text) > 8 else "****"
+
+
+# ---------------------------------------------------------------- the file
+
+
+class ConfigFile:
+    """The config file: `[profiles.NAME]` tables holding nested keys (`[profiles.work.api]`)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_file()
+        self._data: dict[str, Any] | None = None
+
+    def load(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = self._read()
+        return self._data
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the config file {self.path}: {exc.strerror}.") from None
+        import tomllib
+
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"The config file {self.path} is not valid TOML ({exc}).",
+                hint="Fix it by hand or move it aside; stackshift will not overwrite it.",
+            ) from None
+        if not isinstance(data.get("profiles", {}), dict):
+            raise ConfigError(f"The config file {self.path} has a 'profiles' entry that is not a table.")
+        return data
+
+    def profiles(self) -> list[str]:
+        return sorted(self.load().get("profiles", {}))
+
+    def profile_values(self, profile: str) -> dict[str, Any]:
+        """The profile's keys as flat dotted names."""
+        table = self.load().get("profiles", {}).get(profile, {})
+        return dict(_flatten(table)) if isinstance(table, dict) else {}
+
+    def get(self, profile: str, key: str) -> Any:
+        return self.profile_values(profile).get(key)
+
+    def set(self, profile: str, key: str, value: Any) -> None:
+        data = self.load()
+        table = data.setdefault("profiles", {}).setdefault(profile, {})
+        *parents, leaf = key.split(".")
+        for part in parents:
+            table = table.setdefault(part, {})
+        table[leaf] = value
+        self._write(data)
+
+    def unset(self, profile: str, key: str) -> bool:
+        data = self.load()
+        table = data.get("profiles", {}).get(profile, {})
+        *parents, leaf = key.split(".")
+        chain = [table]
+        for part in parents:
+            table = table.get(part, {}) if isinstance(table, dict) else {}
+            chain.append(table)
+        if not isinstance(table, dict) or leaf not in table:
+            return False
+        del table[leaf]
+        for parent, part in zip(reversed(chain[:-1]), reversed(parents)):  # drop tables left empty
+            if parent.get(part) == {}:
+                del parent[part]
+        self._write(data)
+        return True
+
+    def _write(self, data: dict[str, Any]) -> None:
+        import tomli_w
+
+        from stackshift_cli.files import write_private_file
+
+        try:
+            write_private_file(self.path, tomli_w.dumps(data).encode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"Cannot write the config file {self.path}: {exc.strerror}.") from None
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            items.extend(_flatten(value, name + "."))
+        else:
+            items.append((name, value))
+    return items
+
+
+# ---------------------------------------------------------------- effective settings
+
+
+class Settings:
+    """Effective values for one profile: command-line overrides > environment > file > defaults."""
+
+    def __init__(self, profile: str, file: ConfigFile | None = None, overrides: dict[str, Any] | None = None):
+        self.profile = validate_profile_name(profile)
+        self.file = file or ConfigFile()
+        self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+
+    def source(self, name: str) -> str:
+        key = known_key(name)
+        if name in self.overrides:
+            return "flag"
+        if key.env and os.environ.get(key.env):
+            return f"env {key.env}"
+        if self.file.get(self.profile, name) is not None:
+            return "file"
+        return "default"
+
+    def get(self, name: str) -> Any:
+        """The effective value, parsed and checked; a bad value names where it came from."""
+        key = known_key(name)
+        origin = self.source(name)
+        if origin == "default":
+            return key.default
+        if origin == "flag":
+            raw = self.overrides[name]
+        elif origin == "file":
+            raw = self.file.get(self.profile, name)
+        else:
+            raw = os.environ[key.env]  # type: ignore[index]
+        try:
+            return key.parse(raw)
+        except UsageError as exc:
+            where = {"file": f"the config file ({self.file.path}, profile {self.profile})"}.get(origin, origin)
+            raise UsageError(f"Invalid value for {name} from {where}: {exc.message}", hint=exc.hint) from None
+
+    def sending_profile(self):
+        from stackshift_cli.records import SendingProfile
+
+        prefix = "sending."
+        return SendingProfile.from_mapping(
+            {name[len(prefix) :]: self.get(name) for name in KEYS if name.startswith(prefix)}
+        )
+
+    def duration(self, name: str) -> float:
+        return parse_duration(self.get(name))

@@ -1,0 +1,67 @@
+"""Exception types and the exit code each one ends the program with."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes; scripts depend on these numbers."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    VERIFICATION_FAILED = 3
+    VERIFICATION_PENDING = 4
+    NOT_FOUND = 5
+    AUTH = 6
+    INTERRUPTED = 130
+
+
+class StackshiftError(Exception):
+    """An expected error: printed as one line (plus an optional hint), never a traceback."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(StackshiftError):
+    """Invalid argument or input: exit 2."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InvalidDomainName(UsageError):
+    """A domain name that cannot be a sender domain."""
+
+
+class AlreadyExists(UsageError):
+    """Creating a domain that already exists."""
+
+
+class NotFound(StackshiftError):
+    """No domain with that name or id: exit 5."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class AuthError(StackshiftError):
+    """Missing, invalid or refused API key: exit 6."""
+
+    exit_code = ExitCode.AUTH
+
+
+class StoreError(StackshiftError):
+    """The local store cannot be read or written: exit 1."""
+
+
+class ConfigError(StackshiftError):
+    """The config file cannot be read or written, or holds an invalid value: exit 1."""
+
+
+class ApiError(StackshiftError):
+    """The API answered with an error or could not be reached: exit 1."""

@@ -1,0 +1,127 @@
+"""Domain-name validation and normalisation (pure): what the user typed -> the A-label name we store."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from stackshift_cli.errors import InvalidDomainName
+
+MAX_NAME_OCTETS = 253
+MAX_LABEL_OCTETS = 63
+_LDH = re.compile(r"^[a-z0-9-]+$")
+
+
+def normalize_domain(raw: str) -> str:
+    """Return the canonical form of a sender domain name, or raise InvalidDomainName.
+
+    Lowercase, one trailing dot stripped, Unicode converted to its A-label form
+    (IDNA 2008 with UTS #46 mapping). The result needs no further checks.
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidDomainName("The domain name is empty.", hint="Give a name such as example.com.")
+    _reject_shapes(text)
+    if text.endswith("."):
+        text = text[:-1]
+    if not text.isascii():
+        text = _to_alabels(text)
+    name = text.lower()
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise InvalidDomainName(
+            f"'{raw}' is a single label; a sender domain needs at least two (example.com).",
+        )
+    for label in labels:
+        _check_label(label, raw)
+    if labels[-1].isdigit():
+        raise InvalidDomainName(f"'{raw}' ends in an all-numeric label, which no top-level domain is.")
+    if len(name) > MAX_NAME_OCTETS:
+        raise InvalidDomainName(
+            f"'{raw}' is {len(name)} octets long; a domain name has at most {MAX_NAME_OCTETS}."
+        )
+    return name
+
+
+def to_unicode(name: str) -> str:
+    """The display (U-label) form of a stored A-label name; the name itself if it cannot be decoded."""
+    if "xn--" not in name:
+        return name
+    import idna
+
+    try:
+        return idna.decode(name)
+    except (idna.IDNAError, UnicodeError):
+        return name
+
+
+def looks_like_id(ref: str) -> bool:
+    """Domain ids carry no dots; names always have at least one."""
+    return ref.startswith("dom_") and "." not in ref
+
+
+def _reject_shapes(text: str) -> None:
+    """Reject inputs that are something else than a domain name, suggesting the name inside them."""
+    if "://" in text or text.lower().startswith(("http:", "https:")):
+        host = urlsplit(text if "://" in text else "//" + text.split(":", 1)[1]).hostname
+        hint = f"Did you mean '{host}'?" if host else "Give only the domain name, such as example.com."
+        raise InvalidDomainName(f"'{text}' is a URL, not a domain name.", hint=hint)
+    if "@" in text:
+        host = text.rsplit("@", 1)[1]
+        hint = f"Did you mean '{host}'?" if host else "Give only the domain name, such as example.com."
+        raise InvalidDomainName(f"'{text}' is an email address, not a domain name.", hint=hint)
+    if "*" in text:
+        raise InvalidDomainName(
+            f"'{text}' is a wildcard; a sender domain is one exact name.",
+            hint="Create each sending domain by its own name.",
+        )
+    if "/" in text:
+        raise InvalidDomainName(
+            f"'{text}' contains '/'; give only the domain name.",
+            hint=f"Did you mean '{text.split('/', 1)[0]}'?" if "." in text.split("/", 1)[0] else None,
+        )
+    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(candidate.split("%", 1)[0])
+    except ValueError:
+        return
+    raise InvalidDomainName(f"'{text}' is an IP address; a sender domain is a domain name.")
+
+
+def _to_alabels(text: str) -> str:
+    import idna
+
+    try:
+        return idna.encode(text, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise InvalidDomainName(f"'{text}' is not a valid internationalised domain name ({exc}).") from None
+
+
+def _check_label(label: str, raw: str) -> None:
+    if not label:
+        raise InvalidDomainName(f"'{raw}' has an empty label (two dots in a row, or a leading dot).")
+    if len(label) > MAX_LABEL_OCTETS:
+        raise InvalidDomainName(
+            f"'{raw}' has a label of {len(label)} octets; a label has at most {MAX_LABEL_OCTETS}."
+        )
+    if not _LDH.match(label):
+        bad = sorted({c for c in label if not (c.isascii() and (c.isalnum() or c == "-"))})
+        shown = " ".join(repr(c) for c in bad)
+        raise InvalidDomainName(
+            f"'{raw}' contains {shown}; a domain name has only letters, digits and hyphens."
+        )
+    if label.startswith("-") or label.endswith("-"):
+        raise InvalidDomainName(f"'{raw}' has a label that starts or ends with a hyphen ('{label}').")
+    if label.startswith("xn--"):
+        import idna
+
+        try:
+            idna.decode(label)
+        except (idna.IDNAError, UnicodeError):
+            raise InvalidDomainName(f"'{raw}' has an invalid A-label ('{label}').") from None
+    elif label[2:4] == "--":
+        raise InvalidDomainName(
+            f"'{raw}' has a label with '--' in the third and fourth positions ('{label}'), "
+            "which is reserved for encoded labels."
+        )

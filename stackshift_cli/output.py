@@ -1,0 +1,274 @@
+"""Everything the user sees: data on stdout (tables, copy-ready lines, JSON, zone, CSV), messages on stderr.
+
+Rich is imported only when a table is drawn on a terminal; piped output is plain and stable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, TextIO
+
+from stackshift_cli.domain import CHECK_FIELDS, DnsRecord, Domain, format_time
+from stackshift_cli.names import to_unicode
+
+RECORD_FORMATS = ("table", "json", "plain", "zone", "csv")
+ZONE_TTL = 3600
+TXT_CHUNK = 255
+
+_STATUS_STYLE = {"verified": "green", "pending": "yellow", "missing": "yellow", "failed": "red", "disabled": "dim"}
+_ANSI = {"red": "31", "yellow": "33", "green": "32", "dim": "2", "bold": "1"}
+
+
+def color_disabled_by_env() -> bool:
+    return bool(os.environ.get("NO_COLOR"))
+
+
+@dataclass
+class Ui:
+    """Output settings decided once per run, and the streams to write to (injectable for tests)."""
+
+    json: bool = False
+    quiet: bool = False
+    color: bool = True
+    debug: bool = False
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+
+    # ------------------------------------------------------------ terminal facts
+
+    @property
+    def stdout_tty(self) -> bool:
+        return _isatty(self.stdout)
+
+    @property
+    def stderr_tty(self) -> bool:
+        return _isatty(self.stderr)
+
+    @property
+    def interactive(self) -> bool:
+        """Prompts only when a person can answer them: stdin and stdout are terminals."""
+        return _isatty(self.stdin) and self.stdout_tty
+
+    def _paint(self, text: str, style: str, stream: TextIO) -> str:
+        if not (self.color and _isatty(stream) and style in _ANSI):
+            return text
+        return f"\033[{_ANSI[style]}m{text}\033[0m"
+
+    # ------------------------------------------------------------ messages (stderr)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=self.stderr)
+
+    def success(self, message: str) -> None:
+        if not self.quiet:
+            print(self._paint(message, "green", self.stderr), file=self.stderr)
+
+    def warn(self, message: str) -> None:
+        print(self._paint("Warning: ", "yellow", self.stderr) + message, file=self.stderr)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        print(self._paint("Error: ", "red", self.stderr) + message, file=self.stderr)
+        if hint:
+            print(hint, file=self.stderr)
+
+    def debug_log(self, message: str) -> None:
+        if self.debug:
+            print(self._paint(f"debug: {message}", "dim", self.stderr), file=self.stderr)
+
+    # ------------------------------------------------------------ data (stdout)
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def emit_json(self, data: Any) -> None:
+        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.stdout)
+
+    def console(self):
+        from rich.console import Console
+
+        return Console(file=self.stdout, no_color=not self.color, highlight=False, soft_wrap=False)
+
+    def status_text(self, status: str) -> str:
+        """A status word, coloured for a terminal (Rich markup)."""
+        style = _STATUS_STYLE.get(status)
+        return f"[{style}]{status}[/{style}]" if style and self.color else status
+
+    # ------------------------------------------------------------ records
+
+    def records(self, records: Iterable[DnsRecord], fmt: str = "table", *, domain: Domain | None = None) -> None:
+        records = list(records)
+        if self.json or fmt == "json":
+            self.emit_json([r.to_json() for r in records])
+        elif fmt == "zone":
+            self.line(zone_fragment(records, origin=domain.name if domain else None))
+        elif fmt == "csv":
+            self.stdout.write(records_csv(records))
+        elif fmt == "plain" or not self.stdout_tty:
+            self._plain_records(records)
+        else:
+            self._records_table(records)
+            self.line()
+            self.line("Copy-ready (host, type, value separated by tabs):")
+            self._plain_records(records)
+
+    def _plain_records(self, records: list[DnsRecord]) -> None:
+        for line in plain_record_lines(records):
+            self.line(line)
+
+    def _records_table(self, records: list[DnsRecord], *, title: str | None = None) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False, expand=False)
+        for column in ("Host", "Type", "Value", "Status", "Required"):
+            table.add_column(column, overflow="fold")
+        explained = any(r.explanation for r in records)
+        if explained:
+            table.add_column("Explanation", overflow="fold")
+        for r in records:
+            row = [r.host, r.type, display_value(r), self.status_text(r.status), "yes" if r.required else "no"]
+            if explained:
+                row.append(r.explanation or "")
+            table.add_row(*(_escape(c) if i != 3 else c for i, c in enumerate(row)))
+        self.console().print(table)
+
+    # ------------------------------------------------------------ domains
+
+    def domain(self, domain: Domain, *, show_key_path: bool = False) -> None:
+        """One domain with every field and its records (`show`, `verify`)."""
+        data = domain.to_json()
+        if show_key_path:
+            data["dkimPrivateKeyPath"] = domain.dkim_key_path
+        if self.json:
+            self.emit_json(data)
+            return
+        fields = domain_fields(domain, show_key_path=show_key_path)
+        if not self.stdout_tty:
+            for key, value in fields:
+                self.line(f"{key}\t{value}")
+            self.line()
+            self._plain_records(list(domain.records))
+            return
+        console = self.console()
+        width = max(len(k) for k, _ in fields)
+        for key, value in fields:
+            shown = self.status_text(value) if key.endswith("tatus") else _escape(value)
+            console.print(f"[bold]{key.ljust(width)}[/bold]  {shown}" if self.color else f"{key.ljust(width)}  {shown}")
+        self.line()
+        self._records_table(list(domain.records))
+
+    def domain_list(self, domains: list[Domain]) -> None:
+        if self.json:
+            self.emit_json([d.to_json() for d in domains])
+            return
+        header = ["NAME", "STATUS", "SPF", "DKIM", "DMARC", "RETURN-PATH", "CREATED", "LAST CHECKED"]
+        rows = [
+            [d.name, d.status, *(d.check_status(f) for f in CHECK_FIELDS.values()),
+             format_time(d.created_at) or "-", format_time(d.last_checked_at) or "never"]
+            for d in domains
+        ]
+        if not self.stdout_tty:
+            for row in rows:
+                self.line("\t".join(row))
+            return
+        if not rows:
+            self.info("No domains yet. Create one with `stackshift domains create example.com`.")
+            return
+        from rich.table import Table
+
+        table = Table(show_lines=False, expand=False)
+        for column in header:
+            table.add_column(column, no_wrap=True)
+        for row in rows:
+            label = row[0] if to_unicode(row[0]) == row[0] else f"{row[0]} ({to_unicode(row[0])})"
+            table.add_row(_escape(label), *(self.status_text(c) for c in row[1:6]), row[6], row[7])
+        self.console().print(table)
+
+
+def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str]]:
+    unicode_name = to_unicode(domain.name)
+    fields = [("id", domain.id), ("name", domain.name)]
+    if unicode_name != domain.name:
+        fields.append(("unicodeName", unicode_name))
+    fields.append(("status", domain.status))
+    fields += [(f, domain.check_status(f)) for f in CHECK_FIELDS.values()]
+    fields += [
+        ("createdAt", format_time(domain.created_at) or "-"),
+        ("lastCheckedAt", format_time(domain.last_checked_at) or "never"),
+        ("dkimSelector", domain.dkim_selector or "-"),
+    ]
+    if show_key_path:
+        fields.append(("dkimPrivateKeyPath", domain.dkim_key_path or "(kept by the StackShift API)"))
+    return fields
+
+
+def display_value(record: DnsRecord) -> str:
+    """The value as a DNS provider's form wants it: MX values carry their priority."""
+    if record.type == "MX" and record.priority is not None:
+        return f"{record.priority} {record.value}"
+    return record.value
+
+
+def plain_record_lines(records: Iterable[DnsRecord]) -> list[str]:
+    """One record per line: host, type, value separated by tabs; never wrapped, never coloured."""
+    return [f"{r.host}\t{r.type}\t{display_value(r)}" for r in records]
+
+
+def records_csv(records: Iterable[DnsRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["host", "type", "value", "priority", "name", "purpose", "required", "status", "explanation"])
+    for r in records:
+        writer.writerow([r.host, r.type, r.value, "" if r.priority is None else r.priority, r.name,
+                         r.purpose or "", "true" if r.required else "false", r.status, r.explanation or ""])
+    return buffer.getvalue()
+
+
+def zone_fragment(records: Iterable[DnsRecord], *, origin: str | None = None, ttl: int = ZONE_TTL) -> str:
+    """A BIND zone-file fragment with absolute names; TXT values split into 255-byte strings."""
+    lines = [f"; DNS records for {origin}, generated by stackshift" if origin else "; generated by stackshift"]
+    for r in records:
+        if r.type == "TXT":
+            rdata = " ".join(f'"{_zone_escape(chunk)}"' for chunk in split_txt(r.value))
+        elif r.type == "MX":
+            rdata = f"{r.priority if r.priority is not None else 10} {_absolute(r.value)}"
+        elif r.type == "CNAME":
+            rdata = _absolute(r.value)
+        else:
+            rdata = r.value
+        lines.append(f"{_absolute(r.name)}\t{ttl}\tIN\t{r.type}\t{rdata}")
+    return "\n".join(lines)
+
+
+def split_txt(value: str, size: int = TXT_CHUNK) -> list[str]:
+    """Split a TXT value into character-strings of at most `size` bytes (RFC 1035 3.3.14)."""
+    data = value.encode("utf-8")
+    chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    return [c.decode("utf-8", errors="replace") for c in chunks]
+
+
+def _zone_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _absolute(name: str) -> str:
+    return name if name.endswith(".") else name + "."
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
