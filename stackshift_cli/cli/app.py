@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from stackshift_cli import __version__
 from stackshift_cli.cli import config_cmd, domains
@@ -15,7 +17,22 @@ from stackshift_cli.config import DEFAULT_PROFILE, Settings
 from stackshift_cli.errors import ExitCode, StackshiftError
 from stackshift_cli.output import Ui, color_disabled_by_env
 
+
+class _Root(TyperGroup):
+    """Runs every command inside the error mapping, so CliRunner and the console script agree."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            state = ctx.obj if isinstance(ctx.obj, State) else None
+            raise typer.Exit(report_error(exc, state.ui if state else _fallback_ui(sys.argv[1:]))) from None
+
+
 app = typer.Typer(
+    cls=_Root,
     name="stackshift",
     help="Take a sender domain from pending to verified: create it, publish its DNS records, verify them.",
     no_args_is_help=True,
@@ -59,53 +76,54 @@ def root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit with the documented code; the only place exceptions become exit codes."""
+    """The console script: run the CLI and exit with the documented code."""
     sys.exit(run(argv))
 
 
-def run(argv: list[str] | None = None, ui: Ui | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
+    """Parse and run; parser errors (unknown option, missing argument) become one line and exit 2."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args or _env_true("STACKSHIFT_DEBUG")
-    no_color = color_disabled_by_env() or "--no-color" in args or _env_true("STACKSHIFT_NO_COLOR")
-    ui = ui or Ui(color=not no_color, debug=debug)
     try:
         result = app(args=args, prog_name="stackshift", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
-    except StackshiftError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        ui.error(exc.message, exc.hint)
-        return int(exc.exit_code)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        ui.error("Interrupted.")
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        _fallback_ui(args).error("Interrupted.")
         return int(ExitCode.INTERRUPTED)
-    except typer.TyperException as exc:  # usage errors from the parser: bad option, missing argument
+    except typer.TyperException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f"Run '{ctx.command_path} --help' for usage." if ctx is not None else None
-        ui.error(exc.format_message(), hint)
+        _fallback_ui(args).error(exc.format_message(), hint)
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
-    except BrokenPipeError:
-        _silence_broken_pipe()
+    return int(result) if isinstance(result, int) else 0
+
+
+def report_error(exc: BaseException, ui: Ui) -> int:
+    """The one mapping from an exception raised by a command to a message and an exit code."""
+    if isinstance(exc, StackshiftError):
+        if ui.debug:
+            traceback.print_exception(exc, file=ui.stderr)
+        ui.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        ui.error("Interrupted.")
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, BrokenPipeError):  # the reader of stdout went away (`| head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.ERROR)
-    except Exception as exc:  # a bug: one line, and the traceback with --debug
-        if debug:
-            raise
-        ui.error(
-            f"Internal error: {type(exc).__name__}: {exc}",
-            "This is a bug in stackshift; run again with --debug for the traceback and report it.",
-        )
-        return int(ExitCode.ERROR)
+    if ui.debug:
+        traceback.print_exception(exc, file=ui.stderr)
+    ui.error(
+        f"Internal error: {type(exc).__name__}: {exc}",
+        "This is a bug in stackshift; run again with --debug for the traceback and report it.",
+    )
+    return int(ExitCode.ERROR)
+
+
+def _fallback_ui(args: list[str]) -> Ui:
+    """A Ui for errors raised before the root callback built the run's own."""
+    no_color = color_disabled_by_env() or "--no-color" in args or _env_true("STACKSHIFT_NO_COLOR")
+    return Ui(color=not no_color, debug="--debug" in args or _env_true("STACKSHIFT_DEBUG"))
 
 
 def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _silence_broken_pipe() -> None:
-    # stdout was closed by the reader (`| head`): stop quietly, as other CLI tools do.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
