@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from stackshift_cli import __version__
-from stackshift_cli.cli import config_cmd, domains
+from stackshift_cli.cli import auth, config_cmd, domains
 from stackshift_cli.cli.state import BackendKind, State
 from stackshift_cli.config import DEFAULT_PROFILE, Settings
 from stackshift_cli.errors import ExitCode, StackshiftError
@@ -42,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(domains.app, name="domains")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(auth.app, name="auth")
 
 
 def _version(value: bool) -> None:
