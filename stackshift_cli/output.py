@@ -93,7 +93,9 @@ class Ui:
     def console(self):
         from rich.console import Console
 
-        return Console(file=self.stdout, no_color=not self.color, highlight=False, soft_wrap=False)
+        # color_system=None: no escape sequences at all (NO_COLOR users want no bold either)
+        return Console(file=self.stdout, color_system="auto" if self.color else None, highlight=False,
+                       soft_wrap=False)
 
     def status_text(self, status: str) -> str:
         """A status word, coloured for a terminal (Rich markup)."""
