@@ -196,7 +196,7 @@ class LocalBackend:
         return domain
 
     def list(self, status: str | None = None) -> list[Domain]:
-        sql = "SELECT id FROM domains" + (" WHERE status = ?" if status else "") + " ORDER BY created_at, name"
+        sql = "SELECT id FROM domains" + (" WHERE status = ?" if status else "") + " ORDER BY created_at, rowid"
         return [self._load(row["id"]) for row in self._read(sql, (status,) if status else ())]
 
     def get(self, ref: str) -> Domain:
@@ -229,9 +229,13 @@ class LocalBackend:
         return domain
 
     def verify(self, domain: Domain) -> Domain:
+        return self.save_check(self.check(domain))
+
+    def check(self, domain: Domain) -> Domain:
+        """Check the domain's records against DNS without storing: safe in worker threads (no SQLite use)."""
         from stackshift_cli.verify import check_domain
 
-        return self.save_check(check_domain(domain, self.settings))
+        return check_domain(domain, self.settings)
 
     def save_check(self, checked: Domain) -> Domain:
         """Store the verdicts of a check (records, aggregate status, lastCheckedAt)."""
