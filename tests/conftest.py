@@ -6,10 +6,11 @@ import os
 
 import pytest
 
+from tests.api.fixtures import api_server  # noqa: F401  (the `api` backend's loopback server)
 from tests.helpers import Cli
 
 # The backends the `domains` CLI tests run against. Each name must be handled in the `cli` fixture.
-BACKENDS = ["local"]
+BACKENDS = ["local", "api"]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.fixtures import api_server  # noqa: F401  (a fixture)
 from tests.helpers import Cli
 
 
