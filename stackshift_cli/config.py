@@ -182,6 +182,8 @@ KEYS: dict[str, Key] = {
         Key("dns.nameservers", "Resolvers to query, comma-separated IP or IP:PORT (default: the system's).",
             _nameserver_list, None, "STACKSHIFT_NAMESERVERS"),
         Key("dns.timeout", "How long one DNS query may take.", _duration_text, "3s"),
+        Key("dns.authoritative_port", "Port of the authoritative servers that verify queries directly.",
+            _positive_int, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT"),
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
             _duration_text, "72h"),
         Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),

@@ -274,3 +274,156 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+# ---------------------------------------------------------------- verify: results and progress
+
+_PURPOSE_LABEL = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "returnPath": "Return-path", "inbound": "MX"}
+
+
+def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
+    """The outcome of `verify`: the domain (an array with --all) as JSON, else each domain's records with their
+    status and explanation; with --all on a terminal, a summary table first."""
+    if ui.json:
+        ui.emit_json([d.to_json() for d in domains] if many else domains[0].to_json())
+        return
+    if not ui.stdout_tty:
+        for index, domain in enumerate(domains):
+            if index:
+                ui.line()
+            ui.line(f"{domain.name}\t{domain.status}\t{domain.id}")
+            for r in domain.records:
+                ui.line("\t".join([r.host, r.type, r.status, r.explanation or ""]))
+        return
+    if many:
+        ui.domain_list(domains)
+        ui.line()
+    for domain in domains:
+        if many and domain.status == "verified":
+            continue
+        title = f"{domain.name}: {ui.status_text(domain.status)}"
+        ui.console().print(title)
+        ui._records_table(list(domain.records))
+
+
+def record_label(record: DnsRecord) -> str:
+    """'DKIM TXT stackshift._domainkey.example.com', for progress lines."""
+    label = _PURPOSE_LABEL.get(record.purpose or "", record.purpose or "")
+    return " ".join(filter(None, [label, record.type, record.name]))
+
+
+def status_changes(old: Domain | None, new: Domain, *, first: bool) -> list[str]:
+    """One line per record whose status changed (every record on the first check), then the domain's."""
+    before = {(r.type, r.name): r.status for r in old.records} if old and not first else {}
+    lines = []
+    for r in new.records:
+        previous = before.get((r.type, r.name))
+        if previous == r.status:
+            continue
+        change = f"{previous} -> {r.status}" if previous else r.status
+        lines.append(f"{new.name}: {record_label(r)}: {change}" + (f" ({r.explanation})" if r.explanation else ""))
+    if first or old is None or old.status != new.status:
+        change = f"{old.status} -> {new.status}" if old and not first and old.status != new.status else new.status
+        lines.append(f"{new.name}: domain {change}")
+    return lines
+
+
+class VerifyDisplay:
+    """Shows a verify run while it happens, on stderr: nothing with --json or --quiet; one line per status
+    change when stderr is not a terminal; on a terminal a live table (--wait) or a progress bar (--all)."""
+
+    def __init__(self, ui: Ui, *, waiting: bool, many: bool, clock=None) -> None:
+        import time
+
+        self.ui = ui
+        self.waiting = waiting
+        self.many = many
+        self.clock = clock or time.monotonic
+        self.live = None
+        self.progress = None
+        self._task = None
+        self._state = None
+        self._seen: set[str] = set()
+        self.mode = "none"
+        if not (ui.json or ui.quiet):
+            if ui.stderr_tty:
+                self.mode = "live" if waiting else ("bar" if many else "none")
+            elif waiting:
+                self.mode = "lines"
+
+    def __enter__(self) -> VerifyDisplay:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self, domains: list[Domain], state) -> None:
+        """`state` is the runner's Progress, read at each refresh."""
+        self._state = state
+        if self.mode == "bar":
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            console = Console(file=self.ui.stderr, no_color=not self.ui.color)
+            self.progress = Progress(TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(), console=console,
+                                     transient=True)
+            self._task = self.progress.add_task("verify", total=len(domains))
+            self.progress.start()
+        elif self.mode == "live":
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.ui.stderr, no_color=not self.ui.color, highlight=False)
+            self.live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
+            self.live.start()
+
+    def result(self, old: Domain | None, new: Domain, state) -> None:
+        first = new.id not in self._seen
+        self._seen.add(new.id)
+        if self.mode == "bar" and self.progress is not None:
+            self.progress.advance(self._task)
+        elif self.mode == "lines":
+            for line in status_changes(old, new, first=first):
+                self.ui.info(line)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def render(self):
+        """The live view: every record's status, and the time to the next check."""
+        from rich.table import Table
+
+        state = self._state
+        table = Table(show_lines=False, expand=False, box=None)
+        for column in ("Domain", "Record", "Status", "Explanation"):
+            table.add_column(column, overflow="fold")
+        for domain in state.results.values():
+            table.add_row(_escape(domain.name), "", self.ui.status_text(domain.status), "")
+            for r in domain.records:
+                shown = r.status if domain.id in self._seen else "checking"
+                table.add_row("", _escape(record_label(r)), self.ui.status_text(shown), _escape(r.explanation or ""))
+        if state.next_check_at is not None:
+            wait = max(0, int(state.next_check_at - self.clock() + 0.999))
+            left = max(0, int(state.deadline - self.clock())) if state.deadline else None
+            footer = f"Next check in {wait}s" + (f" (gives up in {_minutes(left)})" if left is not None else "")
+        else:
+            footer = "Checking…"
+        table.caption = footer + " · Ctrl-C stops and keeps what was checked"
+        return table
+
+
+class _LiveView:
+    def __init__(self, display: VerifyDisplay) -> None:
+        self.display = display
+
+    def __rich__(self):
+        return self.display.render()
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

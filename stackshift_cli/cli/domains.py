@@ -121,3 +121,82 @@ def delete(
     ui.info("stackshift does not change DNS at your provider. You may now remove these records there:")
     for line in plain_record_lines(deleted.records):
         ui.line(line)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    ref: Annotated[Optional[str], typer.Argument(
+        metavar="NAME|ID", help="Domain name (any case, Unicode or not) or id.", show_default=False)] = None,
+    all_domains: Annotated[bool, typer.Option("--all", help="Verify every domain that is not disabled.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Re-check until verified or --timeout passes.")] = False,
+    timeout: Annotated[str, typer.Option(
+        "--timeout", metavar="DURATION", help="How long --wait waits, e.g. 15m, 1h.")] = "15m",
+    interval: Annotated[str, typer.Option(
+        "--interval", metavar="DURATION", help="First delay between checks with --wait (backs off to 60s).")] = "10s",
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed verdict (exit 3).")] = False,
+    nameserver: Annotated[Optional[list[str]], typer.Option(
+        "--nameserver", metavar="IP[:PORT]", help="Resolver to query (repeatable; default: the system's).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check a domain's DNS records now: exit 0 verified, 3 failed, 4 pending."""
+    from stackshift_cli.config import parse_duration, parse_nameservers
+    from stackshift_cli.domain import DISABLED
+    from stackshift_cli.errors import StackshiftError
+    from stackshift_cli.output import VerifyDisplay, verify_report
+    from stackshift_cli.verify.wait import Progress, Runner, Schedule, exit_code
+
+    state = get_state(ctx, json_output)
+    if (ref is None) == (not all_domains):
+        raise UsageError("Give one domain (NAME or ID), or --all.", hint="For example: stackshift domains verify "
+                         "example.com --wait")
+    schedule = Schedule(interval=parse_duration(interval), timeout=parse_duration(timeout)) if wait else None
+    if nameserver:
+        parse_nameservers(nameserver)
+        state.settings.overrides["dns.nameservers"] = list(nameserver)
+    ui = state.ui
+    backend = state.backend()
+    if all_domains:
+        _announce(state)
+        everything = backend.list()
+        domains = [d for d in everything if d.status != DISABLED]
+        if len(domains) < len(everything):
+            ui.info(f"Skipping {len(everything) - len(domains)} disabled domain(s): verify never changes them.")
+        if not domains:
+            if ui.json:
+                ui.emit_json([])
+            else:
+                ui.info("No domains to verify. Create one with `stackshift domains create example.com`.")
+            return
+    else:
+        domain = backend.get(ref)
+        if domain.status == DISABLED:
+            raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
+        domains = [domain]
+    check = getattr(backend, "check", None)
+    save = getattr(backend, "save_check", None)
+    progress = Progress({})
+    with VerifyDisplay(ui, waiting=wait, many=all_domains) as display:
+        runner = Runner(
+            check=check if check and save else backend.verify,
+            save=save if check and save else (lambda d: d),
+            schedule=schedule,
+            fail_fast=fail_fast,
+            on_result=display.result,
+        )
+        display.start(domains, progress)
+        try:
+            runner.run(domains, progress)
+        except KeyboardInterrupt:
+            display.stop()
+            verify_report(ui, list(progress.results.values()), many=all_domains)
+            raise
+    results = list(progress.results.values())
+    verify_report(ui, results, many=all_domains)
+    if progress.timed_out:
+        ui.info(f"Gave up waiting after {timeout}: not every record is verified yet.")
+    if progress.stopped_on_failure:
+        ui.info("Stopped at the first failed verdict (--fail-fast).")
+    code = exit_code(results)
+    if code:
+        raise typer.Exit(int(code))

@@ -1,0 +1,133 @@
+"""What DNS servers said, as plain data: the input of every evaluator (no I/O, no dnspython)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+NO_ANSWER_CODES = ("TIMEOUT", "UNREACHABLE", "BADRESPONSE", "NOTAUTH")  # our codes for queries without a usable reply
+
+
+class Verdict(NamedTuple):
+    """A record's status and the sentence that tells the user what it means and what to do."""
+
+    status: str
+    explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server we send queries to; `host` is its NS name when it is an authoritative server."""
+
+    address: str
+    port: int = 53
+    host: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+        if self.port == 53:
+            where = self.address
+        return f"{self.host} ({where})" if self.host else where
+
+
+@dataclass(frozen=True)
+class Rr:
+    """One resource record of an answer, with its data already decoded."""
+
+    name: str  # owner, lowercase, no trailing dot
+    type: str  # "TXT", "CNAME", ...
+    ttl: int
+    text: str  # TXT: the strings joined; CNAME/NS: the target; MX: the exchange; SOA: the serial; else rdata text
+    strings: tuple[str, ...] = ()  # TXT only: the character-strings as published
+    priority: int | None = None  # MX only
+
+    def key(self) -> tuple[str, str, str, int | None]:
+        """What the record says, without its TTL (servers and caches agree on this, not on the TTL)."""
+        return (self.name, self.type, self.text.lower() if self.type != "TXT" else self.text, self.priority)
+
+
+@dataclass(frozen=True)
+class Soa:
+    owner: str
+    serial: int
+    ttl: int
+    minimum: int
+
+    @property
+    def negative_ttl(self) -> int:
+        """How long a resolver may cache "no such record" (RFC 2308: the lesser of the SOA TTL and MINIMUM)."""
+        return min(self.ttl, self.minimum)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One server's reply to one query, or the reason there was none."""
+
+    server: Server
+    name: str
+    type: str
+    rcode: str  # NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... or one of NO_ANSWER_CODES
+    records: tuple[Rr, ...] = ()  # the answer section, CNAME chain included
+    soa: Soa | None = None  # from the authority section (negative answers)
+    additional: tuple[Rr, ...] = ()
+    authority_ns: tuple[str, ...] = ()  # a referral's NS names
+    authoritative: bool = False
+    error: str | None = None  # why there was no usable answer, in words
+
+    @property
+    def transient(self) -> bool:
+        """The query did not finish: nothing can be concluded about the record from this answer."""
+        return self.rcode not in ("NOERROR", "NXDOMAIN")
+
+    @property
+    def problem(self) -> str:
+        """The transient failure, worded for an explanation: 'SERVFAIL from 127.0.0.1'."""
+        if self.rcode in NO_ANSWER_CODES:
+            return f"{self.error or self.rcode.lower()} ({self.server.label})"
+        return f"{self.rcode} from {self.server.label}"
+
+    def final_name(self) -> str:
+        """The name at the end of the CNAME chain that starts at the query name."""
+        name, seen = self.name, set()
+        while name not in seen:
+            seen.add(name)
+            target = next((r.text for r in self.records if r.type == "CNAME" and r.name == name), None)
+            if target is None:
+                return name
+            name = target
+        return name
+
+    def rrs(self, rtype: str, name: str | None = None) -> list[Rr]:
+        """Records of `rtype` owned by `name` (default: the end of the CNAME chain)."""
+        owner = name if name is not None else self.final_name()
+        return [r for r in self.records if r.type == rtype and r.name == owner]
+
+    def cname(self) -> Rr | None:
+        return next((r for r in self.records if r.type == "CNAME" and r.name == self.name), None)
+
+    def signature(self) -> tuple:
+        """What this answer says, comparable across servers and caches."""
+        return (self.rcode if self.rcode != "NXDOMAIN" or self.records else "NXDOMAIN",
+                frozenset(r.key() for r in self.records))
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The zone that holds a name, and its authoritative servers (empty when discovery failed)."""
+
+    name: str | None
+    servers: tuple[Server, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What every authoritative server of the zone, and the configured resolver, answer for one name and type."""
+
+    name: str
+    type: str
+    zone: Zone
+    authoritative: tuple[Answer, ...]
+    serials: dict[Server, int | None] = field(default_factory=dict)
+    resolver: Answer | None = None

@@ -1,0 +1,129 @@
+"""Diagnoses: what the user got wrong when a record is not as expected, said as what to change.
+
+Two kinds, both pure. Value defects are read from a published text (literal quotes, a duplicated `v=` tag).
+Host defects come from probing names near the expected one when the record is missing there: the zone
+appended twice by a provider that adds it to the host field, the record put at the apex, or the right host
+with the wrong record type.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from stackshift_cli.domain import DKIM, DMARC, FAILED, INBOUND, MISSING, RETURN_PATH, SPF, DnsRecord
+from stackshift_cli.verify.answers import Answer, Rr, Verdict
+
+PROBE_TYPES = ("TXT", "CNAME", "MX", "A", "AAAA", "SPF")
+
+
+def value_defect(text: str, version: str) -> str | None:
+    """A defect in a published value whose first tag should be `version` ('v=spf1', 'v=DKIM1', 'v=DMARC1')."""
+    if '"' in text:
+        if '" "' in text or '""' in text:
+            return ("the value contains literal quote characters where it was split into strings (\" \"). "
+                    "Paste it without any quotes: your DNS provider adds them, and splits long values itself.")
+        return ("the value contains literal quote characters (\"). Remove the quotes at your DNS provider: "
+                "it adds them itself.")
+    tag = version.split("=", 1)[1]
+    occurrences = re.findall(rf"(?:^|[\s;])v\s*=\s*{re.escape(tag)}(?=[\s;]|$)", text, re.IGNORECASE)
+    if len(occurrences) > 1:
+        return (f"the {version} tag appears {len(occurrences)} times (\"{_shorten(text)}\"). Publish it once; "
+                "your DNS provider's form may already add it.")
+    return None
+
+
+def probes(record: DnsRecord, zone: str | None, domain: str) -> list[tuple[str, str]]:
+    """The (name, type) queries that find a missing record somewhere near its host."""
+    found: list[tuple[str, str]] = []
+    for suffix in dict.fromkeys(s for s in (zone, domain) if s):
+        found.append((f"{record.name}.{suffix}", record.type))
+    if kind(record) in (DKIM, DMARC, INBOUND) and record.type != "CNAME":
+        for apex in dict.fromkeys(s for s in (zone, domain) if s and s != record.name):
+            found.append((apex, record.type))
+    found += [(record.name, t) for t in PROBE_TYPES if t != record.type and not (record.type == "TXT" and t == "CNAME")]
+    return found
+
+
+def explain_missing(record: DnsRecord, zone: str | None, domain: str,
+                    answers: Mapping[tuple[str, str], Answer]) -> Verdict | None:
+    """The host defect that explains why `record` is missing, from the answers to `probes()`."""
+    host = _relative(record.name, zone or domain)
+    for name, rtype in probes(record, zone, domain):
+        answer = answers.get((name, rtype))
+        if answer is None or answer.transient:
+            continue
+        if name == record.name:
+            rrs = [r for r in answer.records if r.name == record.name and r.type == rtype]
+            if rrs:
+                return Verdict(
+                    FAILED,
+                    f"{record.name} has {_a(rtype)} {rtype} record ({_shorten(rrs[0].text)}) where {_a(record.type)} "
+                    f"{record.type} record is needed. Delete it and publish {record.type} with the value "
+                    f"{_shorten(record.value)}." + (" (The SPF record type is obsolete; SPF lives in TXT.)"
+                                                    if rtype == "SPF" else ""),
+                )
+            continue
+        matching = [r for r in answer.rrs(rtype) if looks_like(record, r)]
+        if not matching:
+            continue
+        if name.startswith(record.name + "."):
+            return Verdict(
+                MISSING,
+                f"The record was found at {name}: your DNS provider appends the domain to the host field. "
+                f"Enter only \"{host}\" as the host, and delete the record at {name}.",
+            )
+        return Verdict(
+            MISSING,
+            f"The record was published at {name} (the apex) instead of {record.name}. Publish it with the host "
+            f"\"{host}\", and delete it from the apex.",
+        )
+    return None
+
+
+def looks_like(record: DnsRecord, rr: Rr) -> bool:
+    """Whether a record found elsewhere is plausibly the one the user meant to publish."""
+    text = rr.text.strip('"').lower()
+    purpose = kind(record)
+    if rr.type != record.type:
+        return False
+    if record.type in ("CNAME", "MX"):
+        return rr.text.lower().rstrip(".") == record.value.lower().rstrip(".")
+    if purpose == SPF:
+        return text.startswith("v=spf1")
+    if purpose == DMARC:
+        return text.startswith("v=dmarc1")
+    if purpose == DKIM:
+        key = re.search(r"p=([A-Za-z0-9+/]{16})", record.value)
+        return text.startswith("v=dkim1") or bool(key and key.group(1).lower() in text)
+    return rr.text == record.value
+
+
+def kind(record: DnsRecord) -> str | None:
+    """The record's purpose, inferred from its name and value when the backend did not say."""
+    if record.purpose:
+        return record.purpose
+    value = record.value.lower()
+    if record.type == "TXT" and value.startswith("v=spf1"):
+        return SPF
+    if "._domainkey." in record.name:
+        return DKIM
+    if record.name.startswith("_dmarc."):
+        return DMARC
+    if record.type == "MX":
+        return INBOUND
+    if record.type == "CNAME":
+        return RETURN_PATH
+    return None
+
+
+def _relative(name: str, zone: str) -> str:
+    return name[: -len(zone) - 1] if name.endswith("." + zone) else ("@" if name == zone else name)
+
+
+def _a(rtype: str) -> str:
+    return "an" if rtype[:1] in "AEFHILMNORSX" else "a"  # by sound: "an MX", "an SPF", "a TXT"
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,203 @@
+"""DNS lookups for verification: the resolver view, zone discovery, and direct queries to every authoritative server.
+
+This is the only module that talks to the network. Results are plain dataclasses (`Answer`, `Observation`)
+so the evaluators that judge them stay pure. One `Dns` object lives for one event loop and memoises every
+query, so checks that need the same name (the zone's SOA, its NS set, an SPF include) share one packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+
+from stackshift_cli.verify.answers import Answer, Observation, Rr, Server, Soa, Zone
+
+EDNS_PAYLOAD = 1232  # the DNS Flag Day 2020 size: large enough for a 2048-bit DKIM key, small enough not to fragment
+
+
+class Dns:
+    """Sends the queries of one verification run; every distinct query is sent once and shared."""
+
+    def __init__(self, resolvers: list[tuple[str, int]], *, timeout: float, authoritative_port: int = 53) -> None:
+        self.resolvers = [Server(address, port) for address, port in resolvers] or system_resolvers()
+        self.timeout = timeout
+        self.authoritative_port = authoritative_port
+        self._memo: dict[tuple, asyncio.Future] = {}
+
+    # ------------------------------------------------------------ memoised entry points
+
+    def _once(self, key: tuple, factory: Callable[[], Awaitable]) -> Awaitable:
+        future = self._memo.get(key)
+        if future is None:
+            future = self._memo[key] = asyncio.ensure_future(factory())
+        # Shielded: one caller giving up (a cancelled task) must not cancel the answer others share.
+        return asyncio.shield(future)
+
+    async def resolve(self, name: str, rtype: str) -> Answer:
+        """The configured resolvers' answer (RD=1): the first resolver that answers decides."""
+        return await self._once(("resolve", name, rtype), lambda: self._resolve(name, rtype))
+
+    async def query(self, server: Server, name: str, rtype: str) -> Answer:
+        """One server's authoritative answer (RD=0)."""
+        return await self._once(("query", server, name, rtype), lambda: _query(server, name, rtype, self.timeout,
+                                                                              recursion=False))
+
+    async def zone(self, name: str) -> Zone:
+        """The zone holding `name`, found through the resolver: the NS set at the name, or the SOA owner of a
+        negative answer, and the addresses of its name servers."""
+        return await self._once(("zone", name), lambda: self._zone(name))
+
+    async def observe(self, name: str, rtype: str) -> Observation:
+        """Ask every authoritative server of the zone, and the resolver, at the same time."""
+        return await self._once(("observe", name, rtype), lambda: self._observe(name, rtype))
+
+    # ------------------------------------------------------------ implementations
+
+    async def _resolve(self, name: str, rtype: str) -> Answer:
+        failures: list[Answer] = []
+        for server in self.resolvers:
+            answer = await _query(server, name, rtype, self.timeout, recursion=True)
+            if not answer.transient:
+                return answer
+            failures.append(answer)
+        first = failures[0]
+        if len(failures) == 1:
+            return first
+        return Answer(first.server, name, rtype, first.rcode, error="; ".join(a.problem for a in failures))
+
+    async def _zone(self, name: str) -> Zone:
+        answer = await self.resolve(name, "NS")
+        if answer.transient:
+            return Zone(None, error=f"the zone of {name} could not be found: {answer.problem}")
+        ns_here = answer.rrs("NS", name)
+        if ns_here:
+            return await self._zone_servers(name, answer)
+        if answer.cname() is not None or answer.soa is None:
+            # A CNAME cannot sit at a zone apex, and an answer without SOA tells us nothing: ask the parent.
+            parent = _parent(name)
+            return await self.zone(parent) if parent else Zone(None, error=f"no zone holds {name}")
+        if answer.soa.owner == name:
+            return await self._zone_servers(name, answer)
+        return await self.zone(answer.soa.owner)
+
+    async def _zone_servers(self, zone: str, ns_answer: Answer) -> Zone:
+        ns_answer = ns_answer if ns_answer.rrs("NS", zone) else await self.resolve(zone, "NS")
+        hosts = sorted({r.text for r in ns_answer.rrs("NS", zone)})
+        if not hosts:
+            return Zone(zone, error=f"the zone {zone} lists no name servers")
+        glue = {h: sorted(r.text for r in ns_answer.additional if r.name == h and r.type == "A") for h in hosts}
+        looked_up = await asyncio.gather(*(self.resolve(h, "A") for h in hosts if not glue[h]))
+        lookups = iter(looked_up)
+        servers: list[Server] = []
+        missing: list[str] = []
+        for host in hosts:
+            addresses = glue[host] or [r.text for r in next(lookups).rrs("A")]
+            if not addresses:
+                missing.append(host)
+            servers += [Server(a, self.authoritative_port, host) for a in addresses]
+        if not servers:
+            return Zone(zone, error=f"the name servers of {zone} ({', '.join(missing)}) have no address")
+        return Zone(zone, tuple(servers))
+
+    async def _observe(self, name: str, rtype: str) -> Observation:
+        resolver_task = asyncio.ensure_future(self.resolve(name, rtype))
+        zone = await self.zone(name)
+        answers, serials = await asyncio.gather(
+            asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers)),
+            asyncio.gather(*(self.query(s, zone.name, "SOA") for s in zone.servers)),
+        )
+        return Observation(
+            name=name,
+            type=rtype,
+            zone=zone,
+            authoritative=tuple(answers),
+            serials={s: _serial(a, zone.name) for s, a in zip(zone.servers, serials)},
+            resolver=await resolver_task,
+        )
+
+
+def system_resolvers() -> list[Server]:
+    """The resolvers of /etc/resolv.conf (dnspython reads the platform's configuration)."""
+    import dns.resolver
+
+    try:
+        return [Server(address, 53) for address in dns.resolver.Resolver(configure=True).nameservers]
+    except dns.resolver.NoResolverConfiguration:
+        return [Server("127.0.0.1", 53)]
+
+
+async def _query(server: Server, name: str, rtype: str, timeout: float, *, recursion: bool) -> Answer:
+    """Send one query over UDP with an EDNS payload of 1232 bytes, retrying over TCP when truncated."""
+    query = dns.message.make_query(name + ".", rtype, use_edns=0, payload=EDNS_PAYLOAD)
+    if not recursion:
+        query.flags &= ~dns.flags.RD
+    try:
+        response, _ = await dns.asyncquery.udp_with_fallback(query, server.address, timeout=timeout, port=server.port)
+    except dns.exception.Timeout:
+        return Answer(server, name, rtype, "TIMEOUT", error=f"no answer within {timeout:g}s")
+    except OSError as exc:
+        return Answer(server, name, rtype, "UNREACHABLE", error=exc.strerror or "unreachable")
+    except (dns.exception.DNSException, ValueError) as exc:
+        return Answer(server, name, rtype, "BADRESPONSE", error=f"unreadable answer ({exc})")
+    return _answer(server, name, rtype, response, recursion=recursion)
+
+
+def _answer(server: Server, name: str, rtype: str, response: dns.message.Message, *, recursion: bool) -> Answer:
+    rcode = dns.rcode.to_text(response.rcode())
+    records = tuple(rr for rrset in response.answer for rr in _rrs(rrset))
+    authority = [rr for rrset in response.authority for rr in _rrs(rrset)]
+    soa_rr = next((rrset for rrset in response.authority if rrset.rdtype == dns.rdatatype.SOA), None)
+    soa = None
+    if soa_rr is not None:
+        first = soa_rr[0]
+        soa = Soa(_text(soa_rr.name), int(first.serial), int(soa_rr.ttl), int(first.minimum))
+    authoritative = bool(response.flags & dns.flags.AA)
+    answer = Answer(
+        server, name, rtype, rcode, records, soa,
+        additional=tuple(rr for rrset in response.additional for rr in _rrs(rrset)),
+        authority_ns=tuple(r.text for r in authority if r.type == "NS"),
+        authoritative=authoritative,
+    )
+    if not recursion and not authoritative and rcode in ("NOERROR", "NXDOMAIN"):
+        # A server that is listed in the NS set but does not hold the zone (a lame delegation).
+        return Answer(server, name, rtype, "NOTAUTH", error="not authoritative for the zone")
+    return answer
+
+
+def _rrs(rrset) -> list[Rr]:
+    owner, rtype, ttl = _text(rrset.name), dns.rdatatype.to_text(rrset.rdtype), int(rrset.ttl)
+    result = []
+    for rdata in rrset:
+        if rtype == "TXT" or rtype == "SPF":
+            strings = tuple(s.decode("utf-8", errors="replace") for s in rdata.strings)
+            result.append(Rr(owner, rtype, ttl, "".join(strings), strings))
+        elif rtype in ("CNAME", "NS", "DNAME", "PTR"):
+            result.append(Rr(owner, rtype, ttl, _text(rdata.target)))
+        elif rtype == "MX":
+            result.append(Rr(owner, rtype, ttl, _text(rdata.exchange), priority=int(rdata.preference)))
+        elif rtype == "SOA":
+            result.append(Rr(owner, rtype, ttl, str(rdata.serial)))
+        else:
+            result.append(Rr(owner, rtype, ttl, rdata.to_text()))
+    return result
+
+
+def _serial(answer: Answer, zone: str | None) -> int | None:
+    soa = answer.rrs("SOA", zone) if zone else []
+    return int(soa[0].text) if soa and not answer.transient else None
+
+
+def _text(name: dns.name.Name) -> str:
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def _parent(name: str) -> str | None:
+    return name.split(".", 1)[1] if "." in name else None
