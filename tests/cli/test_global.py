@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 
 from stackshift_cli import __version__
-from tests.helpers import run_on_pty, run_process
+from tests.helpers import run_on_pty, run_process, stackshift_command
 
 
 def test_version(local_cli):
@@ -80,6 +85,24 @@ def test_terminal_delete_asks_and_no_keeps_the_domain():
     assert run_process("domains", "list", "--json").json() == []
 
 
+def test_ctrl_c_at_the_prompt_exits_130_and_keeps_the_domain():
+    run_process("domains", "create", "example.com")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*stackshift_command(), "domains", "delete", "example.com"], stdin=slave,
+                            stdout=slave, stderr=slave, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    screen = b""
+    while b"[y/N]: " not in screen:  # the trailing space is written once input() is reading
+        ready, _, _ = select.select([master], [], [], 30)
+        assert ready, screen
+        screen += os.read(master, 4096)
+    time.sleep(0.3)  # a signal that lands before readline waits is only seen at the next keypress
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    os.close(master)
+    assert len(run_process("domains", "list", "--json").json()) == 1
+
+
 def test_list_json_starts_light():
     """`domains list --json` imports neither cryptography, Rich's table, dnspython nor httpx."""
     code = (
@@ -88,7 +111,7 @@ def test_list_json_starts_light():
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    rc = run(['domains', 'list', '--json'])\n"
         "heavy = [m for m in ('cryptography', 'rich.table', 'rich.console', 'dns.resolver', 'httpx',\n"
-        "                      'publicsuffixlist') if m in sys.modules]\n"
+        "                      'publicsuffixlist', 'pydantic') if m in sys.modules]\n"
         "print(rc, ','.join(heavy))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
