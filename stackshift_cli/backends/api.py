@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -48,6 +49,7 @@ class ApiBackend:
         self.base_url: str = settings.get("api.url")
         self._key = key
         self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()  # `verify --all` checks domains from several threads
 
     # ------------------------------------------------------------ the Backend interface
 
@@ -101,9 +103,10 @@ class ApiBackend:
         return self._with_local_diagnosis(checked)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     # ------------------------------------------------------------ beyond the interface
 
@@ -178,15 +181,19 @@ class ApiBackend:
 
     @property
     def client(self) -> httpx.Client:
-        if self._client is None:
-            timeout = self.settings.duration("api.timeout")
-            self._client = httpx.Client(
-                base_url=self.base_url,
-                timeout=httpx.Timeout(timeout),
-                headers={"User-Agent": f"stackshift-cli/{__version__}", "Accept": "application/json"},
-                follow_redirects=False,
-            )
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> httpx.Client:
+        timeout = self.settings.duration("api.timeout")
+        return httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": f"stackshift-cli/{__version__}", "Accept": "application/json"},
+            follow_redirects=False,
+        )
 
     def _request(
         self,
