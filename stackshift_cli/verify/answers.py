@@ -74,6 +74,7 @@ class Answer:
     authority_ns: tuple[str, ...] = ()  # a referral's NS names
     authoritative: bool = False
     error: str | None = None  # why there was no usable answer, in words
+    referral: str | None = None  # the child zone a non-authoritative server referred us to
 
     @property
     def transient(self) -> bool:

@@ -8,6 +8,7 @@ query, so checks that need the same name (the zone's SOA, its NS set, an SPF inc
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Awaitable, Callable
 
 import dns.asyncquery
@@ -76,7 +77,7 @@ class Dns:
     async def _zone(self, name: str) -> Zone:
         answer = await self.resolve(name, "NS")
         if answer.transient:
-            return Zone(None, error=f"the zone of {name} could not be found: {answer.problem}")
+            return await self._zone_from_parent(name, answer)
         ns_here = answer.rrs("NS", name)
         if ns_here:
             return await self._zone_servers(name, answer)
@@ -87,6 +88,28 @@ class Dns:
         if answer.soa.owner == name:
             return await self._zone_servers(name, answer)
         return await self.zone(answer.soa.owner)
+
+    async def _zone_from_parent(self, name: str, failure: Answer) -> Zone:
+        """Find the zone of `name` from its parent's delegation, when the resolver cannot answer for it (the
+        zone's own servers are down): then the explanation can name the servers that do not answer."""
+        error = f"the zone of {name} could not be found: {failure.problem}"
+        parent = _parent(name)
+        if parent is None:
+            return Zone(None, error=error)
+        upper = await self.zone(parent)
+        for server in upper.servers:
+            answer = await self.query(server, name, "NS")
+            if answer.referral:
+                zone = answer.referral
+                hosts = sorted(set(answer.authority_ns))
+                glue = [Server(r.text, self.authoritative_port, r.name) for r in answer.additional
+                        if r.type == "A" and r.name in hosts]
+                return Zone(zone, tuple(glue)) if glue else await self._zone_servers(zone, await self.resolve(zone, "NS"))
+            if not answer.transient:
+                return upper if not answer.rrs("NS", name) else Zone(name, error=error)
+        # The parent zone's own servers do not answer either: the name most likely lives in that zone, and
+        # querying its servers lets the explanation name them.
+        return upper if upper.servers else Zone(None, error=error)
 
     async def _zone_servers(self, zone: str, ns_answer: Answer) -> Zone:
         ns_answer = ns_answer if ns_answer.rrs("NS", zone) else await self.resolve(zone, "NS")
@@ -167,8 +190,9 @@ def _answer(server: Server, name: str, rtype: str, response: dns.message.Message
         authoritative=authoritative,
     )
     if not recursion and not authoritative and rcode in ("NOERROR", "NXDOMAIN"):
-        # A server that is listed in the NS set but does not hold the zone (a lame delegation).
-        return Answer(server, name, rtype, "NOTAUTH", error="not authoritative for the zone")
+        # A referral to a child zone, or a server listed in the NS set that does not hold the zone (lame).
+        referral = next((_text(rrset.name) for rrset in response.authority if rrset.rdtype == dns.rdatatype.NS), None)
+        return replace(answer, rcode="NOTAUTH", error="not authoritative for the zone", referral=referral)
     return answer
 
 
@@ -196,8 +220,10 @@ def _serial(answer: Answer, zone: str | None) -> int | None:
 
 
 def _text(name: dns.name.Name) -> str:
-    return name.to_text(omit_final_dot=True).lower()
+    return "" if name == dns.name.root else name.to_text(omit_final_dot=True).lower()  # the root is ""
 
 
 def _parent(name: str) -> str | None:
-    return name.split(".", 1)[1] if "." in name else None
+    if not name:
+        return None
+    return name.split(".", 1)[1] if "." in name else ""
