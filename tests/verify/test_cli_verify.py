@@ -1,0 +1,138 @@
+"""`stackshift domains verify` end to end: the real CLI, the local store, and the DNS lab."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+
+from tests.helpers import run_process, stackshift_command
+from tests.verify.conftest import publish
+
+from stackshift_cli.domain import DnsRecord
+
+
+def create(cli, name: str) -> list[DnsRecord]:
+    result = cli("domains", "create", name, "--json")
+    assert result.exit_code == 0, result.stderr
+    return [DnsRecord.from_json(r) for r in result.json()["records"]]
+
+
+def lab_env(dnslab, isolated_env) -> dict[str, str]:
+    return {"STACKSHIFT_BACKEND": "local", "STACKSHIFT_NAMESERVERS": dnslab.resolver,
+            "STACKSHIFT_DNS_AUTHORITATIVE_PORT": str(dnslab.port), "STACKSHIFT_DATA_DIR": str(isolated_env / "data"),
+            "STACKSHIFT_CONFIG_DIR": str(isolated_env / "config")}
+
+
+def test_verified_domain_exits_0_and_stores_the_verdicts(dnslab, zone, lab_cli):
+    for record in create(lab_cli, zone):
+        publish(dnslab, record)
+    result = lab_cli("domains", "verify", zone, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["status"] == "verified" and data["dkimStatus"] == "verified" and data["lastCheckedAt"]
+    shown = lab_cli("domains", "show", zone, "--json").json()
+    assert shown["status"] == "verified" and shown["lastCheckedAt"] == data["lastCheckedAt"]
+
+
+def test_missing_records_exit_4_with_explanations(zone, lab_cli):
+    create(lab_cli, zone)
+    result = lab_cli("domains", "verify", zone)
+    assert result.exit_code == 4
+    assert f"{zone}\tpending" in result.stdout
+    assert "_dmarc\tTXT\tmissing\tNo DMARC record" in result.stdout
+
+
+def test_a_failed_record_exits_3(dnslab, zone, lab_cli):
+    records = create(lab_cli, zone)
+    dnslab.publish(zone, "TXT", "v=spf1 -all")
+    result = lab_cli("domains", "verify", zone, "--json")
+    assert result.exit_code == 3
+    assert result.json()["spfStatus"] == "failed"
+
+
+def test_all_checks_every_domain_and_exits_with_the_worst(dnslab, zone, lab_cli):
+    for record in create(lab_cli, zone):
+        publish(dnslab, record)
+    create(lab_cli, f"sub.{zone}")
+    dnslab.publish(f"sub.{zone}", "TXT", "v=spf1 -all")
+    result = lab_cli("domains", "verify", "--all", "--json")
+    assert result.exit_code == 3
+    assert {d["name"]: d["status"] for d in result.json()} == {zone: "verified", f"sub.{zone}": "failed"}
+
+
+def test_nameserver_option_overrides_the_environment(dnslab, zone, lab_cli):
+    create(lab_cli, zone)
+    result = lab_cli("domains", "verify", zone, "--json", "--nameserver", f"{dnslab.servfail_addr}:{dnslab.port}",
+                     env={"STACKSHIFT_NAMESERVERS": "127.0.0.1:9"})
+    assert result.exit_code == 4
+    assert "SERVFAIL from" in result.json()["records"][0]["explanation"]
+
+
+def test_disabled_domains_are_never_changed(dnslab, zone, lab_cli, data_dir):
+    create(lab_cli, zone)
+    with sqlite3.connect(data_dir / "stackshift.db") as db:
+        db.execute("UPDATE domains SET status = 'disabled'")
+    result = lab_cli("domains", "verify", zone)
+    assert result.exit_code == 1 and "disabled" in result.stderr
+    result = lab_cli("domains", "verify", "--all")
+    assert result.exit_code == 0 and "disabled" in result.stderr
+    assert lab_cli("domains", "show", zone, "--json").json()["lastCheckedAt"] is None
+
+
+def test_fail_fast_stops_at_the_first_failed_verdict(dnslab, zone, lab_cli):
+    create(lab_cli, zone)
+    dnslab.publish(zone, "TXT", "v=spf1 -all")
+    started = time.monotonic()
+    result = lab_cli("domains", "verify", zone, "--wait", "--fail-fast", "--interval", "5s")
+    assert result.exit_code == 3 and time.monotonic() - started < 5
+    assert "--fail-fast" in result.stderr
+
+
+def test_wait_gives_up_at_the_timeout_with_exit_4(zone, lab_cli):
+    create(lab_cli, zone)
+    started = time.monotonic()
+    result = lab_cli("domains", "verify", zone, "--wait", "--interval", "1s", "--timeout", "2s")
+    assert result.exit_code == 4 and 2 <= time.monotonic() - started < 6
+    assert "Gave up waiting after 2s" in result.stderr
+
+
+def test_wait_ends_within_one_interval_of_the_last_record_being_published(dnslab, zone, lab_cli, isolated_env):
+    records = create(lab_cli, zone)
+    for record in records[:-1]:
+        publish(dnslab, record)
+    published_at: list[float] = []
+
+    def publish_last() -> None:
+        time.sleep(2.5)
+        publish(dnslab, records[-1])
+        published_at.append(time.monotonic())
+
+    publisher = threading.Thread(target=publish_last)
+    publisher.start()
+    result = run_process("domains", "verify", zone, "--wait", "--interval", "1s", "--timeout", "60s",
+                         env=lab_env(dnslab, isolated_env))
+    ended = time.monotonic()
+    publisher.join()
+    assert result.exit_code == 0, result.stderr
+    assert ended - published_at[0] < 1 * 1.5 ** 2 * 1.2 + 1  # the current delay (backed off, jittered) + start-up
+    # piped: one stderr line per status change, and the final verdict on stdout
+    assert f"{zone}: Return-path CNAME bounces.{zone}: missing -> verified" in result.stderr
+    assert f"{zone}\tverified" in result.stdout
+
+
+def test_ctrl_c_exits_130_and_keeps_what_was_checked(zone, lab_cli, isolated_env, dnslab):
+    create(lab_cli, zone)
+    proc = subprocess.Popen([*stackshift_command(), "domains", "verify", zone, "--wait", "--interval", "30s"],
+                            env={**os.environ, **lab_env(dnslab, isolated_env)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and lab_cli("domains", "show", zone, "--json").json()["lastCheckedAt"] is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert lab_cli("domains", "show", zone, "--json").json()["lastCheckedAt"] is not None
