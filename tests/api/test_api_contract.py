@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from stackshift_cli import __version__
+from stackshift_cli.config import ConfigFile
 from tests.api.server import Fault
-from tests.helpers import Cli, run_process
+from tests.helpers import Cli, run_on_pty, run_process
 
 
 def test_requests_carry_bearer_key_and_user_agent(api_cli, api_server):
@@ -123,6 +124,7 @@ def every_command(domain_id: str) -> list[list[str]]:
         ["domains", "show", "secret.example"], ["domains", "show", domain_id, "--json"],
         ["domains", "records", "secret.example", "--format", "zone"],
         ["domains", "records", "secret.example", "--format", "csv"],
+        ["domains", "verify", "secret.example"], ["domains", "verify", "--all", "--json"],
         ["domains", "show", "missing.example"],  # 404
         ["auth", "status"], ["auth", "status", "--json"],
         ["config", "list", "--all"], ["config", "list", "--json"], ["config", "get", "api.key"],
@@ -132,15 +134,22 @@ def every_command(domain_id: str) -> list[list[str]]:
     ]
 
 
-def test_the_key_appears_in_no_output_of_any_command(api_cli, api_server):
+def test_the_key_appears_in_no_output_of_any_command(api_cli, api_server, config_dir):
+    ConfigFile(config_dir / "config.toml").set("default", "dns.timeout", "0.2s")  # verify's own DNS check
+    api_server.verdicts = [{"dkim": ("failed", "Wrong key.")}]
     domain_id = "dom_0000000000000000"
     outputs = []
     for debug in ([], ["--debug"]):
+        login = api_cli(*debug, "auth", "login", input=api_server.key)
+        assert login.exit_code == 0, login.stderr
+        outputs.append(login.stdout + login.stderr)
         for args in every_command(domain_id):
             result = api_cli(*debug, *args)
             outputs.append(result.stdout + result.stderr)
             if args[:2] == ["domains", "create"] and result.exit_code == 0 and "--json" in args:
                 domain_id = result.json()["id"]
+        logout = api_cli(*debug, "auth", "logout")
+        outputs.append(logout.stdout + logout.stderr)
     assert any("Bearer ****" in out for out in outputs), "--debug logs the redacted header"
     assert all(api_server.key not in out for out in outputs)
 
@@ -197,3 +206,10 @@ def test_the_api_backend_imports_httpx(api_server):
                           text=True, timeout=60, env={**__import__("os").environ, **api_server.env()})
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "True"
+
+
+def test_on_a_terminal_commands_say_they_use_the_api_backend(api_server):
+    code, shown = run_on_pty("domains", "list", env=api_server.env())
+    assert code == 0, shown
+    assert "Using the api backend, profile default." in shown
+    assert api_server.key not in shown
