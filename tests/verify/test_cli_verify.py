@@ -136,3 +136,14 @@ def test_ctrl_c_exits_130_and_keeps_what_was_checked(zone, lab_cli, isolated_env
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130, stderr
     assert lab_cli("domains", "show", zone, "--json").json()["lastCheckedAt"] is not None
+
+
+def test_wait_on_a_terminal_shows_a_live_table_with_the_time_to_the_next_check(zone, lab_cli, isolated_env, dnslab):
+    from tests.helpers import run_on_pty
+
+    create(lab_cli, zone)
+    code, screen = run_on_pty("domains", "verify", zone, "--wait", "--interval", "1s", "--timeout", "3s",
+                              env=lab_env(dnslab, isolated_env), columns=160)
+    assert code == 4
+    assert "Next check in" in screen and "DKIM TXT stackshift._domainkey." in screen
+    assert "Gave up waiting after 3s" in screen
