@@ -8,6 +8,8 @@ from stackshift_cli.backends.api import merge_explanations
 from stackshift_cli.config import ConfigFile
 from stackshift_cli.domain import DnsRecord
 from tests.api.server import Fault
+from tests.conftest_dnslab import dnslab, fresh_zone  # noqa: F401  (the loopback DNS lab)
+from tests.helpers import Cli
 
 ALL_VERIFIED = {p: ("verified", None) for p in ("spf", "dkim", "dmarc", "returnPath")}
 DKIM_FAILED = {**ALL_VERIFIED, "dkim": ("failed", "The published DKIM key is not the one StackShift signs with.")}
@@ -81,6 +83,7 @@ def test_verify_of_a_domain_deleted_meanwhile_exits_5(api_cli, api_server, domai
 
 def test_verify_on_the_api_uses_the_projects_verifier_when_no_verdicts_are_queued(api_cli, api_server, domain_id):
     """The server's verify endpoint is LocalBackend.verify: the same checks as the local store."""
+    api_server.settings.file.set("default", "dns.timeout", "0.2s")
     result = api_cli("domains", "verify", "verify.example", "--json")
     assert result.exit_code == 4, result.stderr
     data = result.json()
@@ -110,3 +113,22 @@ def test_verify_all_checks_every_domain_of_the_account(api_cli, api_server, doma
     assert result.exit_code == 0, result.stderr
     assert sorted(d["name"] for d in result.json()) == ["a.example", "b.example", "c.example", "verify.example"]
     assert len(api_server.requests_to("POST", "/mail/domains/dom_")) == 4
+
+
+def test_the_api_says_failed_and_stackshift_says_why_from_real_dns(api_server, dnslab, fresh_zone, config_dir):
+    """A zone on the loopback DNS lab holds a wrong SPF record; the API reports it failed, stackshift explains."""
+    cli = Cli({**api_server.env(), "STACKSHIFT_NAMESERVERS": dnslab.resolver,
+               "STACKSHIFT_DNS_AUTHORITATIVE_PORT": str(dnslab.port)})
+    assert cli("config", "set", "dns.timeout", "1s").exit_code == 0
+    assert cli("domains", "create", fresh_zone).exit_code == 0
+    dnslab.publish(fresh_zone, "TXT", "v=spf1 include:_spf.elsewhere.example ~all")
+    api_server.verdicts = [{**ALL_VERIFIED, "spf": ("failed", "SPF does not authorise StackShift.")}]
+
+    result = cli("domains", "verify", fresh_zone, "--json")
+
+    assert result.exit_code == 3, result.stderr
+    spf = records_by_purpose(result.json())["spf"]
+    assert spf["status"] == "failed"
+    api_part, ours = spf["explanation"].split(" — ", 1)
+    assert api_part == "SPF does not authorise StackShift."
+    assert ours.startswith("stackshift: ") and "_spf.elsewhere.example" in ours and "permerror" in ours
