@@ -140,6 +140,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if not 0 < value < 65536:
+        raise UsageError(f"'{text}' is not a port; use 1 to 65535.")
+    return value
+
+
 def _host_label(text: str) -> str:
     from stackshift_cli.records import normalize_selector
 
@@ -183,7 +190,7 @@ KEYS: dict[str, Key] = {
             _nameserver_list, None, "STACKSHIFT_NAMESERVERS"),
         Key("dns.timeout", "How long one DNS query may take.", _duration_text, "3s"),
         Key("dns.authoritative_port", "Port of the authoritative servers that verify queries directly.",
-            _positive_int, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT"),
+            _port, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT"),
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
             _duration_text, "72h"),
         Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),

@@ -55,7 +55,8 @@ def test_list_shows_what_is_set_and_all_with_sources(local_cli):
     ("key", "value", "fragment"),
     [("dns.nameservers", "not-an-ip", "not a nameserver"), ("backend", "cloud", "not one of"),
      ("sending.dmarc_policy", "maybe", "not one of"), ("api.url", "ftp://x", "not an http"),
-     ("verify.window", "soon", "not a duration"), ("no.such.key", "1", "not a config key")],
+     ("verify.window", "soon", "not a duration"), ("dns.authoritative_port", "0", "not a port"),
+     ("dns.authoritative_port", "70000", "not a port"), ("no.such.key", "1", "not a config key")],
 )
 def test_set_refuses_invalid_values_and_writes_nothing(local_cli, config_dir, key, value, fragment):
     result = local_cli("config", "set", key, value)
