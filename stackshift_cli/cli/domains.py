@@ -117,7 +117,10 @@ def delete(
         data["deleted"] = True
         ui.emit_json(data)
         return
-    ui.success(f"Deleted {deleted.name} ({deleted.id}) and its DKIM key from stackshift.")
+    if backend.kind == "local":
+        ui.success(f"Deleted {deleted.name} ({deleted.id}) and its DKIM key from the local store.")
+    else:
+        ui.success(f"Deleted {deleted.name} ({deleted.id}) from your StackShift account.")
     ui.info("stackshift does not change DNS at your provider. You may now remove these records there:")
     for line in plain_record_lines(deleted.records):
         ui.line(line)

@@ -171,10 +171,11 @@ def test_delete_requires_yes_without_a_terminal(cli):
     assert len(cli("domains", "list", "--json").json()) == 1
 
 
-def test_delete_lists_what_the_user_may_remove(cli):
+def test_delete_lists_what_the_user_may_remove(cli, backend_name):
     created = cli("domains", "create", "example.com", "--json").json()
     result = cli("domains", "delete", "example.com", "--yes")
     assert result.exit_code == 0
+    assert ("from the local store" if backend_name == "local" else "from your StackShift account") in result.stderr
     assert "does not change DNS at your provider" in result.stderr
     assert result.stdout.splitlines()[0] == "@\tTXT\tv=spf1 include:spf.stackshift.email ~all"
     assert len(result.stdout.splitlines()) == len(created["records"])
