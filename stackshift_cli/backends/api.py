@@ -22,6 +22,7 @@ from stackshift_cli import __version__
 from stackshift_cli.config import Settings, redact
 from stackshift_cli.domain import VERIFIED, DnsRecord, Domain
 from stackshift_cli.errors import AlreadyExists, ApiError, AuthError, NotFound, StackshiftError, UsageError
+from stackshift_cli.namecache import remember_api_domains
 from stackshift_cli.names import looks_like_id, normalize_domain
 from stackshift_cli.output import Ui
 
@@ -78,6 +79,7 @@ class ApiBackend:
 
     def list(self, status: str | None = None) -> list[Domain]:
         domains = self._list_all()
+        remember_api_domains(self.settings.profile, self.base_url, domains)  # for TAB completion
         return [d for d in domains if d.status == status] if status else domains
 
     def get(self, ref: str) -> Domain:

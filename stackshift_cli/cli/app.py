@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from stackshift_cli import __version__
-from stackshift_cli.cli import auth, config_cmd, domains
+from stackshift_cli.cli import auth, completion, config_cmd, domains
 from stackshift_cli.cli.state import BackendKind, State
 from stackshift_cli.config import DEFAULT_PROFILE, Settings
 from stackshift_cli.errors import ExitCode, StackshiftError
@@ -43,6 +43,7 @@ app = typer.Typer(
 app.add_typer(domains.app, name="domains")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(auth.app, name="auth")
+app.add_typer(completion.app)  # `completion`, and the hidden `__complete` behind TAB
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,96 @@
+# bash completion for stackshift 0.1.0.
+# Generated from the command tree by scripts/gen-docs (also: `stackshift completion bash`); do not edit.
+# Install: copy to ~/.local/share/bash-completion/completions/stackshift (needs the
+# bash-completion package), or add `source <(stackshift completion bash)` to ~/.bashrc.
+
+_stackshift_dynamic() {  # $1: domains or profiles; reads cur and globals of _stackshift
+    local IFS=$'\n' line words=()
+    for line in $(command stackshift "${globals[@]}" __complete "$1" "$cur" 2>/dev/null); do
+        words+=("${line%%$'\t'*}")
+    done
+    COMPREPLY=($(compgen -W "${words[*]}" -- "$cur"))
+}
+
+_stackshift() {
+    local cur=${COMP_WORDS[COMP_CWORD]} opt=${COMP_WORDS[COMP_CWORD-1]}
+    local path="" nargs=0 i word globals=()
+    COMPREPLY=()
+    # Walk the words before the cursor: the command path, option values to skip, arguments given.
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        case "$path:$word" in
+        ':--profile') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); globals+=("$word" "${COMP_WORDS[i]}") ;;
+        ':--backend') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); globals+=("$word" "${COMP_WORDS[i]}") ;;
+        'domains create:--dkim-selector') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains records:--format'|'domains records:-f') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains list:--status') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains verify:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains verify:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains verify:--nameserver') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        ':domains'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
+        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify') path="${path:+$path }$word" ;;
+        'config:path'|'config:list'|'config:get'|'config:set'|'config:unset') path="${path:+$path }$word" ;;
+        'auth:login'|'auth:status'|'auth:logout') path="${path:+$path }$word" ;;
+        *:-*) ;;
+        *) ((nargs++)) ;;
+        esac
+    done
+    # `--format=json` is split at the `=` by bash: complete the value after it.
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $opt == = ]]; then
+        opt=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+    case "$path:$opt" in
+        ':--profile') _stackshift_dynamic profiles; return ;;
+        ':--backend') COMPREPLY=($(compgen -W 'local api' -- "$cur")); return ;;
+        'domains create:--dkim-selector') :; return ;;
+        'domains records:--format'|'domains records:-f') COMPREPLY=($(compgen -W 'table json plain zone csv' -- "$cur")); return ;;
+        'domains list:--status') COMPREPLY=($(compgen -W 'pending verified failed disabled' -- "$cur")); return ;;
+        'domains verify:--timeout') :; return ;;
+        'domains verify:--interval') :; return ;;
+        'domains verify:--nameserver') :; return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        case "$path" in
+        '') COMPREPLY=($(compgen -W '--profile --backend --json --no-color --quiet -q --debug --version --help -h' -- "$cur")) ;;
+        'domains') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'domains create') COMPREPLY=($(compgen -W '--dkim-selector --inbound --exist-ok --json --help -h' -- "$cur")) ;;
+        'domains records') COMPREPLY=($(compgen -W '--format -f --json --help -h' -- "$cur")) ;;
+        'domains list') COMPREPLY=($(compgen -W '--status --json --help -h' -- "$cur")) ;;
+        'domains show') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
+        'domains delete') COMPREPLY=($(compgen -W '--yes -y --json --help -h' -- "$cur")) ;;
+        'domains verify') COMPREPLY=($(compgen -W '--all --wait --timeout --interval --fail-fast --nameserver --json --help -h' -- "$cur")) ;;
+        'config') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'config path') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
+        'config list') COMPREPLY=($(compgen -W '--all --json --help -h' -- "$cur")) ;;
+        'config get') COMPREPLY=($(compgen -W '--reveal --json --help -h' -- "$cur")) ;;
+        'config set') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'config unset') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'auth') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'auth login') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
+        'auth status') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
+        'auth logout') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
+        'completion') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        esac
+        return
+    fi
+    case "$path:$nargs" in
+        ':'*) COMPREPLY=($(compgen -W 'domains config auth completion' -- "$cur")) ;;
+        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify' -- "$cur")) ;;
+        'domains create:0') : ;;
+        'domains records:0') _stackshift_dynamic domains ;;
+        'domains show:0') _stackshift_dynamic domains ;;
+        'domains delete:0') _stackshift_dynamic domains ;;
+        'domains verify:0') _stackshift_dynamic domains ;;
+        'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
+        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config set:1') : ;;
+        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'auth:'*) COMPREPLY=($(compgen -W 'login status logout' -- "$cur")) ;;
+        'completion:0') COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")) ;;
+    esac
+}
+
+complete -F _stackshift stackshift

@@ -1,0 +1,122 @@
+# fish completion for stackshift 0.1.0.
+# Generated from the command tree by scripts/gen-docs (also: `stackshift completion fish`); do not edit.
+# Install: copy to ~/.config/fish/completions/stackshift.fish, or run
+# `stackshift completion fish | source` (e.g. in ~/.config/fish/config.fish).
+
+# Prints PATH:NARGS for the words before the cursor: the command path and how many arguments it has.
+function __stackshift_state
+    set -l path ''
+    set -l nargs 0
+    set -l skip 0
+    for word in (commandline -opc)[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch "$path:$word"
+            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver'
+                set skip 1
+            case ':domains' ':config' ':auth' ':completion' 'domains:create' 'domains:records' 'domains:list' 'domains:show' 'domains:delete' 'domains:verify' 'config:path' 'config:list' 'config:get' 'config:set' 'config:unset' 'auth:login' 'auth:status' 'auth:logout'
+                set path (string trim -- "$path $word")
+            case '*:-*'
+            case '*'
+                set nargs (math $nargs + 1)
+        end
+    end
+    echo "$path:$nargs"
+end
+
+function __stackshift_at --argument-names pattern
+    string match -q -- $pattern (__stackshift_state)
+end
+
+function __stackshift_dynamic --argument-names kind
+    set -l words (commandline -opc)
+    set -l globals
+    for i in (seq 2 (math (count $words) - 1))
+        if contains -- $words[$i] --profile --backend
+            set -a globals $words[$i] $words[(math $i + 1)]
+        end
+    end
+    command stackshift $globals __complete $kind (commandline -ct) 2>/dev/null
+end
+
+complete -c stackshift -f  # never file names
+complete -c stackshift -n "__stackshift_at ':*'" -a 'domains' -d 'Create sender domains, print their DNS records, verify them.'
+complete -c stackshift -n "__stackshift_at ':*'" -a 'config' -d 'Read and change settings (per profile: --profile or STACKSHIFT_PROFILE).'
+complete -c stackshift -n "__stackshift_at ':*'" -a 'auth' -d 'Store, show or remove the StackShift API key of a profile.'
+complete -c stackshift -n "__stackshift_at ':*'" -a 'completion' -d 'Print the completion script for a shell.'
+complete -c stackshift -n "__stackshift_at ':*'" -l profile -x -a '(__stackshift_dynamic profiles)' -d 'Config profile to use.'
+complete -c stackshift -n "__stackshift_at ':*'" -l backend -x -a 'local api' -d 'Where domains live: local store or StackShift API (default: api when an API key is set).'
+complete -c stackshift -n "__stackshift_at ':*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at ':*'" -l no-color -d 'No colour (also NO_COLOR).'
+complete -c stackshift -n "__stackshift_at ':*'" -l quiet -s q -d 'Only data and errors; no progress or hints.'
+complete -c stackshift -n "__stackshift_at ':*'" -l debug -d 'Log requests and show tracebacks.'
+complete -c stackshift -n "__stackshift_at ':*'" -l version -d 'Print the version and exit.'
+complete -c stackshift -n "__stackshift_at ':*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'create' -d 'Create a sender domain and print the DNS records to publish.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'records' -d 'Print the DNS records to publish for a domain.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'list' -d 'List domains: status, the four checks, created and last-checked times.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'show' -d 'Show every field of a domain, its records, and where its DKIM private key is.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'delete' -d 'Delete a domain from stackshift.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'verify' -d 'Check a domain\'s DNS records now: exit 0 verified, 3 failed, 4 pending.'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l dkim-selector -x -d 'DKIM selector (default: the profile\'s, \'stackshift\').'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l inbound -d 'Also add an MX record for inbound mail.'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l exist-ok -d 'If the domain exists, print it and exit 0.'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains records:*'" -l format -s f -x -a 'table json plain zone csv' -d 'table (terminal), plain (host<TAB>type<TAB>value), json, zone (BIND), csv.'
+complete -c stackshift -n "__stackshift_at 'domains records:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains records:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains records:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'domains list:*'" -l status -x -a 'pending verified failed disabled' -d 'Only domains with this status.'
+complete -c stackshift -n "__stackshift_at 'domains list:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains list:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains show:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains show:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains show:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'domains delete:*'" -l yes -s y -d 'Do not ask for confirmation.'
+complete -c stackshift -n "__stackshift_at 'domains delete:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains delete:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains delete:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l all -d 'Verify every domain that is not disabled.'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l wait -d 'Re-check until verified or --timeout passes.'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l timeout -x -d 'How long --wait waits, e.g. 15m, 1h.'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l interval -x -d 'First delay between checks with --wait (backs off to 60s).'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l fail-fast -d 'Stop at the first failed verdict (exit 3).'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l nameserver -x -d 'Resolver to query (repeatable; default: the system\'s).'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains verify:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'path' -d 'Print the config file\'s path (and, with --json, the data directory too).'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'list' -d 'List the profile\'s settings (secrets show only their last 4 characters).'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'get' -d 'Print the effective value of KEY (exit 1 when it has none).'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'set' -d 'Set KEY to VALUE in the profile (checked before it is written).'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'unset' -d 'Remove KEY from the profile, so the default (or environment) applies again.'
+complete -c stackshift -n "__stackshift_at 'config:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config path:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'config path:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config list:*'" -l all -d 'Include defaults, with where each value comes from.'
+complete -c stackshift -n "__stackshift_at 'config list:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'config list:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config get:*'" -l reveal -d 'Print a secret value in full.'
+complete -c stackshift -n "__stackshift_at 'config get:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'config get:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config get:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'config set:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config set:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'config unset:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'config unset:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'login' -d 'Store an API key in the profile after checking it against the API.'
+complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'status' -d 'Show the profile, the backend in use, the API URL and the key\'s last four characters.'
+complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'logout' -d 'Remove the API key from the profile.'
+complete -c stackshift -n "__stackshift_at 'auth:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'auth login:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'auth login:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'auth status:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'auth status:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'auth logout:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'auth logout:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'completion:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'completion:0'" -a 'bash zsh fish'

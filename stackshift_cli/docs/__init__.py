@@ -1,0 +1,1 @@
+"""Shell completions and the man page, generated from the live command tree (see scripts/gen-docs)."""

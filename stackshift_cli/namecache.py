@@ -1,0 +1,74 @@
+"""Domain names and ids for shell completion, read without a network call or a heavy import.
+
+On the local backend they come straight from the SQLite store, opened read-only (TAB never creates a
+store). On the API backend they come from a small cache file that the API backend rewrites each time it
+lists the account's domains; TAB never asks the API, and a cache older than CACHE_TTL_S is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable
+
+from stackshift_cli.config import data_dir
+
+STORE_FILE = "stackshift.db"  # the local store's file name (backends/local.py DB_NAME)
+CACHE_DIR = "cache"
+CACHE_TTL_S = 3600.0
+
+
+def local_domains(directory: Path | None = None) -> list[tuple[str, str, str]]:
+    """(name, id, status) of every domain in the local store, oldest first; [] when there is no store."""
+    path = (directory or data_dir()) / STORE_FILE
+    if not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            rows = conn.execute("SELECT name, id, status FROM domains ORDER BY created_at, rowid").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    return [(str(name), str(id_), str(status)) for name, id_, status in rows]
+
+
+def api_cache_file(profile: str, directory: Path | None = None) -> Path:
+    return (directory or data_dir()) / CACHE_DIR / f"api-domains-{profile}.json"
+
+
+def remember_api_domains(profile: str, api_url: str, domains: Iterable[object]) -> None:
+    """Record the names an API listing returned, for completion. Best effort: failures are ignored."""
+    entries = [[d.name, d.id, d.status] for d in domains]  # type: ignore[attr-defined]
+    from stackshift_cli.files import write_private_file
+
+    data = {"apiUrl": api_url, "savedAt": time.time(), "domains": entries}
+    try:
+        write_private_file(api_cache_file(profile), json.dumps(data).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def cached_api_domains(profile: str, api_url: str, now: float | None = None) -> list[tuple[str, str, str]]:
+    """(name, id, status) from the API cache of this profile and URL; [] when absent, stale or unreadable."""
+    try:
+        data = json.loads(api_cache_file(profile).read_text())
+        fresh = (now if now is not None else time.time()) - float(data["savedAt"]) < CACHE_TTL_S
+        if not fresh or data.get("apiUrl") != api_url:
+            return []
+        return [(str(n), str(i), str(s)) for n, i, s in data["domains"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def offered(domains: Iterable[tuple[str, str, str]], typed: str) -> list[tuple[str, str]]:
+    """(word, description) to offer: names, or ids once the word being typed starts with `dom_`.
+
+    The shell itself matches the words against what was typed (fish fuzzily), so nothing is filtered here.
+    """
+    if typed.startswith("dom_"):
+        return [(id_, name) for name, id_, _ in domains]
+    return [(name, status) for name, _, status in domains]
