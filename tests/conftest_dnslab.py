@@ -1,0 +1,76 @@
+"""pytest fixtures for the DNS lab (``tests/dnslab``).
+
+Use them from a conftest with::
+
+    from tests.conftest_dnslab import dnslab, fresh_prop_zone, fresh_zone  # noqa: F401
+
+(or ``pytest_plugins = ["tests.conftest_dnslab"]`` in the top-level ``tests/conftest.py``; not both
+styles at once, or pytest warns that the module was imported before it could be assert-rewritten).
+Importing them into several conftests is fine: pytest then holds several fixture definitions,
+but they share one lab per process (see ``_shared``). ``tests/dnslab/conftest.py`` imports them
+for the lab's own tests.
+
+Fixtures:
+
+* ``dnslab`` (session): the running :class:`tests.dnslab.DnsLab`; one per session, i.e. one per
+  xdist worker, each on its own 127.B.C.0/24 block and ports. Stopped at session end (and atexit).
+  If BIND/Unbound are missing or the lab can't start, every test using it ERRORS (never skips).
+* ``fresh_zone`` (function): the name of an unused zone from z01.test ... z20.test (served by ns1
+  only, SOA + NS only); after the test every other record is deleted and the zone is flushed
+  from the resolver cache.
+* ``fresh_prop_zone`` (function): the same for the two-server zones prop1.test ... prop8.test
+  (nsa + nsb, independent copies); after the test both copies are reset and their SOA serials
+  aligned again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dnslab import DnsLab, DnsLabUnavailable, LabError
+
+# One lab per process even if this fixture is registered more than once (e.g. imported into a
+# sub-directory conftest AND registered as a plugin: pytest then has two fixture definitions).
+_shared: dict[str, object] = {"lab": None, "users": 0}
+
+
+@pytest.fixture(scope="session")
+def dnslab(tmp_path_factory: pytest.TempPathFactory):
+    """The session's DNS lab (see tests/dnslab/__init__.py for the topology)."""
+    lab = _shared["lab"]
+    if lab is None:
+        try:
+            lab = DnsLab.start(tmp_path_factory.mktemp("dnslab"))
+        except DnsLabUnavailable as exc:
+            pytest.fail(f"DNS lab unavailable: {exc}", pytrace=False)
+        except LabError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        _shared["lab"] = lab
+    _shared["users"] += 1
+    try:
+        yield lab
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["lab"] = None
+            lab.close()
+
+
+@pytest.fixture
+def fresh_zone(dnslab: DnsLab):
+    """An unused single-server lab zone (e.g. "z07.test"), reset after the test."""
+    zone = dnslab.acquire_zone("single")
+    try:
+        yield zone
+    finally:
+        dnslab.release_zone(zone)
+
+
+@pytest.fixture
+def fresh_prop_zone(dnslab: DnsLab):
+    """An unused two-server lab zone (e.g. "prop3.test" on nsa + nsb), reset and re-aligned after the test."""
+    zone = dnslab.acquire_zone("prop")
+    try:
+        yield zone
+    finally:
+        dnslab.release_zone(zone)
