@@ -19,8 +19,8 @@ _stackshift() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         case "$path:$word" in
-        ':--profile') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); globals+=("$word" "${COMP_WORDS[i]}") ;;
-        ':--backend') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); globals+=("$word" "${COMP_WORDS[i]}") ;;
+        ':--profile') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
+        ':--backend') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
         'domains create:--dkim-selector') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains records:--format'|'domains records:-f') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains list:--status') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;

@@ -68,7 +68,7 @@ def bash(tree: Command) -> str:
     skip = ""
     for node, opt in _value_options(tree):
         pats = [f"{node.name}:{o}" for o in opt.opts]
-        remember = '; globals+=("$word" "${COMP_WORDS[i]}")' if not node.path and opt.long in GLOBALS_PASSED_ON else ""
+        remember = '; ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}")' if not node.path and opt.long in GLOBALS_PASSED_ON else ""
         skip += _bash_case(pats, '[[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++))' + remember)
     subcommands = "".join(_bash_case([f"{n.name}:{c.path[-1]}" for c in n.children], 'path="${path:+$path }$word"')
                           for n in nodes if n.is_group)
