@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import replace
 from typing import Sequence
 
-from stackshift_cli.domain import DKIM, DMARC, MISSING, RETURN_PATH, SPF, DnsRecord
+from stackshift_cli.domain import DKIM, DMARC, FAILED, MISSING, RETURN_PATH, SPF, DnsRecord
 from stackshift_cli.records import organizational_domain
 from stackshift_cli.verify import cname, diagnose, dkim, dmarc, exact, mx, returnpath, spf
 from stackshift_cli.verify.answers import Answer, Verdict
@@ -29,7 +29,9 @@ async def judge(record: DnsRecord, domain: str, dns: Dns, *, spf_include: str) -
     if verdict.status == MISSING and settled is not None:
         verdict = await _diagnose_missing(record, domain, settled.zone, dns) or verdict
     notes = list(settled.notes) if settled else []
-    lag = resolver_note(settled) if settled else None
+    # A stale resolver cache matters beside a verdict the user may doubt (verified, missing); beside a
+    # failed record it only buries what to fix.
+    lag = resolver_note(settled) if settled and verdict.status != FAILED else None
     if lag:
         notes.append(lag)
     explanation = " ".join(filter(None, [verdict.explanation, *notes])) or None

@@ -152,7 +152,8 @@ def evaluate(answer: Answer, *, include: str, expected: str, fetched: Fetched) -
         return Verdict(FAILED, f"The SPF record at {name} is damaged: {defect}")
     state = walk(name, text, include, fetched)
     if state.errors and not state.lookups > MAX_LOOKUPS:
-        return Verdict(FAILED, f"{_capital(state.errors[0])}; receivers treat the SPF record as broken (permerror).")
+        return Verdict(FAILED, f"SPF evaluation fails: {state.errors[0]}; receivers treat the record as broken "
+                               "(permerror).")
     if state.lookups > MAX_LOOKUPS:
         return Verdict(
             FAILED,
@@ -223,6 +224,3 @@ def include_of(expected: str) -> str | None:
 def _name(text: str) -> str:
     return text.strip().rstrip(".").lower()
 
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -322,6 +322,15 @@ def test_resolver_lag_is_verified_and_explained(dnslab, zone, settings, expected
     assert "from its cache" in result.explanation and "negative-caching TTL" in result.explanation
 
 
+def test_a_stale_resolver_cache_is_not_mentioned_beside_a_failed_record(dnslab, zone, settings, expected):
+    record = expected(zone)["dmarc"]
+    dnslab.query_resolver(record.name, "TXT")  # the resolver caches "no such record"
+    dnslab.publish(record.name, "TXT", "v=DMARC1; p=block;")
+    result = judge(settings, zone, record)
+    assert result.status == "failed" and "p=block" in result.explanation
+    assert "cache" not in result.explanation
+
+
 def test_when_no_authoritative_server_answers_the_resolver_decides(dnslab, zone, expected):
     record = expected(zone)["dmarc"]
     publish(dnslab, record)
