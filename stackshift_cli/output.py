@@ -125,20 +125,36 @@ class Ui:
             self.line(line)
 
     def _records_table(self, records: list[DnsRecord], *, title: str | None = None) -> None:
+        """The records to publish (host, type, value) or, once checked, their verdicts (status, explanation)."""
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False, expand=False)
-        for column in ("Host", "Type", "Value", "Status", "Required"):
-            table.add_column(column, overflow="fold")
+        console = self.console()
         explained = any(r.explanation for r in records)
+        host_width = min(40, max((len(r.host) for r in records), default=4))
+        fixed = host_width + 5 + 8 + 8 + 3 * 5 + 1  # Host, Type, Status, Required and the borders
+        table = Table(title=title, show_lines=explained, expand=False)
+        table.add_column("Host", no_wrap=True, width=host_width, overflow="ellipsis")
+        table.add_column("Type", no_wrap=True, width=5)
         if explained:
-            table.add_column("Explanation", overflow="fold")
+            # Checked: what matters is the verdict; the value is in `records`, the explanation says what to fix.
+            table.add_column("Status", no_wrap=True, width=8)
+            table.add_column("Required", no_wrap=True, width=8)
+            table.add_column("Explanation", overflow="fold", width=max(30, console.width - fixed))
+        else:
+            # A long value (a DKIM key) is cut with an ellipsis: the copy-ready lines show it whole.
+            longest = max((len(display_value(r)) for r in records), default=5)
+            table.add_column("Value", no_wrap=True, overflow="ellipsis", width=max(20, min(longest, console.width - fixed)))
+            table.add_column("Status", no_wrap=True, width=8)
+            table.add_column("Required", no_wrap=True, width=8)
         for r in records:
-            row = [r.host, r.type, display_value(r), self.status_text(r.status), "yes" if r.required else "no"]
+            middle = [r.explanation or ""] if explained else [display_value(r)]
+            cells = [_escape(r.host), r.type]
             if explained:
-                row.append(r.explanation or "")
-            table.add_row(*(_escape(c) if i != 3 else c for i, c in enumerate(row)))
-        self.console().print(table)
+                cells += [self.status_text(r.status), "yes" if r.required else "no", _escape(middle[0])]
+            else:
+                cells += [_escape(middle[0]), self.status_text(r.status), "yes" if r.required else "no"]
+            table.add_row(*cells)
+        console.print(table)
 
     # ------------------------------------------------------------ domains
 
@@ -164,6 +180,7 @@ class Ui:
             console.print(f"[bold]{key.ljust(width)}[/bold]  {shown}" if self.color else f"{key.ljust(width)}  {shown}")
         self.line()
         self._records_table(list(domain.records))
+        self.info(f"Full values: stackshift domains records {domain.name}")
 
     def domain_list(self, domains: list[Domain]) -> None:
         if self.json:
