@@ -361,6 +361,10 @@ class Settings:
             where = {"file": f"the config file ({self.file.path}, profile {self.profile})"}.get(origin, origin)
             raise UsageError(f"Invalid value for {name} from {where}: {exc.message}", hint=exc.hint) from None
 
+    def backend_kind(self, choice: str | None = None) -> str:
+        """--backend (choice) > STACKSHIFT_BACKEND > config `backend` > api when a key is configured > local."""
+        return choice or self.get("backend") or ("api" if self.get("api.key") else "local")
+
     def sending_profile(self):
         from stackshift_cli.records import SendingProfile
 

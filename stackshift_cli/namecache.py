@@ -8,12 +8,14 @@ lists the account's domains; TAB never asks the API, and a cache older than CACH
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Iterable
 
-from stackshift_cli.config import data_dir
+from stackshift_cli.config import DEFAULT_PROFILE, Settings, data_dir
 
 STORE_FILE = "stackshift.db"  # the local store's file name (backends/local.py DB_NAME)
 CACHE_DIR = "cache"
@@ -72,3 +74,43 @@ def offered(domains: Iterable[tuple[str, str, str]], typed: str) -> list[tuple[s
     if typed.startswith("dom_"):
         return [(id_, name) for name, id_, _ in domains]
     return [(name, status) for name, _, status in domains]
+
+
+def completion_words(settings: Settings, backend: str, kind: str, typed: str) -> list[tuple[str, str]]:
+    """(word, description) pairs for TAB: profiles, or the domains of the backend in use."""
+    if kind == "profiles":
+        return [(name, "profile") for name in dict.fromkeys([DEFAULT_PROFILE, *settings.file.profiles()])]
+    if backend == "api":
+        return offered(cached_api_domains(settings.profile, settings.get("api.url")), typed)
+    return offered(local_domains(), typed)
+
+
+def print_completion_words(settings: Settings, backend: str | None, kind: str, typed: str) -> None:
+    """Print `word<TAB>description` lines; print nothing on any error (a broken config or store must not
+    spill over the user's command line)."""
+    try:
+        words = completion_words(settings, settings.backend_kind(backend), kind, typed)
+    except Exception:
+        return
+    sys.stdout.write("".join(f"{word}\t{description}\n" for word, description in words))
+
+
+def fast_complete(argv: list[str]) -> bool:
+    """Answer `stackshift [--profile P] [--backend B] __complete KIND [TYPED]` without loading Typer.
+
+    Returns False when argv is not that call, so the full CLI handles it. TAB runs this on every press:
+    it must stay far below the cost of building the command tree.
+    """
+    args, options = list(argv), {"--profile": None, "--backend": None}
+    while len(args) >= 2 and args[0] in options:
+        option, value, args = args[0], args[1], args[2:]
+        options[option] = value
+    if not args or args[0] != "__complete" or len(args) not in (2, 3) or args[1] not in ("domains", "profiles"):
+        return False
+    profile = options["--profile"] or os.environ.get("STACKSHIFT_PROFILE") or DEFAULT_PROFILE
+    try:
+        settings = Settings(profile)
+    except Exception:
+        return True
+    print_completion_words(settings, options["--backend"], args[1], args[2] if len(args) == 3 else "")
+    return True

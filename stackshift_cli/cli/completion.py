@@ -42,19 +42,7 @@ def complete(
     typed: Annotated[str, typer.Argument()] = "",
 ) -> None:
     """Words for TAB: `word<TAB>description` lines, from local files only; prints nothing on any error."""
-    from stackshift_cli import namecache
+    from stackshift_cli.namecache import print_completion_words
 
-    try:
-        state = get_state(ctx)
-        settings = state.settings
-        if kind is Kind.profiles:
-            names = dict.fromkeys(["default", *settings.file.profiles()])
-            words = [(name, "profile") for name in names]
-        elif state.backend_kind == "api":
-            cached = namecache.cached_api_domains(settings.profile, settings.get("api.url"))
-            words = namecache.offered(cached, typed)
-        else:
-            words = namecache.offered(namecache.local_domains(), typed)
-    except Exception:  # a broken config or store must not spill errors over the user's command line
-        return
-    typer.echo("".join(f"{word}\t{description}\n" for word, description in words), nl=False)
+    state = get_state(ctx)
+    print_completion_words(state.settings, state.backend_choice, kind.value, typed)

@@ -29,13 +29,7 @@ class State:
 
     @property
     def backend_kind(self) -> str:
-        """--backend > STACKSHIFT_BACKEND > config `backend` > api when a key is configured > local."""
-        if self.backend_choice:
-            return self.backend_choice
-        configured = self.settings.get("backend")
-        if configured:
-            return configured
-        return "api" if self.settings.get("api.key") else "local"
+        return self.settings.backend_kind(self.backend_choice)
 
     def backend(self):
         if self._backend is None:

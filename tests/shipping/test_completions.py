@@ -149,6 +149,18 @@ def test_the_completion_command_imports_nothing_heavy(installed, store):
     assert heavy == []
 
 
+def test_the_console_script_answers_tab_before_loading_typer(installed, store):
+    """The console script's entry answers `__complete` itself: no Typer, no command tree, on every TAB."""
+    program = ("import sys\nsys.argv = ['stackshift', '--profile', 'default', '--backend', 'local', '__complete',"
+               " 'domains', '']\nfrom stackshift_cli.cli import main\nmain()\n"
+               "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(line.split("\t")[0] for line in proc.stdout.splitlines()) == DOMAINS
+    loaded = proc.stderr.splitlines()
+    assert "typer" not in loaded and "rich" not in loaded and "stackshift_cli.cli.app" not in loaded
+
+
 def test_tab_on_a_domain_argument_is_fast(installed, store):
     """One TAB costs one start of stackshift; a loose bound that catches a slow network call or import."""
     env = {**os.environ}
