@@ -54,6 +54,19 @@ def test_a_failed_record_exits_3(dnslab, zone, lab_cli):
     assert result.json()["spfStatus"] == "failed"
 
 
+def test_a_record_still_missing_after_the_window_fails_the_domain(dnslab, zone, lab_cli):
+    records = create(lab_cli, zone)
+    for record in records[:-1]:
+        publish(dnslab, record)
+    assert lab_cli("domains", "verify", zone).exit_code == 4  # inside the 72h window: pending
+    assert lab_cli("config", "set", "verify.window", "1s").exit_code == 0
+    time.sleep(1.1)
+    result = lab_cli("domains", "verify", zone, "--json")
+    assert result.exit_code == 3
+    data = result.json()
+    assert data["status"] == "failed" and data["returnPathStatus"] == "missing" and data["spfStatus"] == "verified"
+
+
 def test_all_checks_every_domain_and_exits_with_the_worst(dnslab, zone, lab_cli):
     for record in create(lab_cli, zone):
         publish(dnslab, record)
