@@ -42,6 +42,14 @@ def test_every_option_appears_in_the_readme_or_the_man_page():
     assert not missing, f"options missing from README.md and man/stackshift.1: {missing}"
 
 
+def test_every_config_key_and_its_environment_variable_is_in_the_readme():
+    from stackshift_cli.config import KEYS
+
+    missing = [k.name for k in KEYS.values() if f"`{k.name}`" not in README]
+    missing += [k.env for k in KEYS.values() if k.env and f"`{k.env}`" not in README]
+    assert missing == []
+
+
 def test_the_scripting_section_has_recipes():
     assert len(scripting_examples()) >= 4
 
