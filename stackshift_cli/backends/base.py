@@ -28,7 +28,13 @@ class Backend(Protocol):
         """Remove the domain (never its DNS records); return it as it was."""
 
     def verify(self, domain: Domain) -> Domain:
-        """Check the domain's records now and return it with the new verdicts stored."""
+        """Check the domain's records now and return it with the new verdicts stored: save_check(check(d))."""
+
+    def check(self, domain: Domain) -> Domain:
+        """Check the domain's records now; safe to call from worker threads (`verify --all`)."""
+
+    def save_check(self, checked: Domain) -> Domain:
+        """Store what check() returned and return the stored domain; called from the main thread only."""
 
     def close(self) -> None:
         """Release connections."""

@@ -176,13 +176,11 @@ def verify(
         if domain.status == DISABLED:
             raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
         domains = [domain]
-    check = getattr(backend, "check", None)
-    save = getattr(backend, "save_check", None)
     progress = Progress({})
     with VerifyDisplay(ui, waiting=wait, many=all_domains) as display:
         runner = Runner(
-            check=check if check and save else backend.verify,
-            save=save if check and save else (lambda d: d),
+            check=backend.check,
+            save=backend.save_check,
             schedule=schedule,
             fail_fast=fail_fast,
             on_result=display.result,
