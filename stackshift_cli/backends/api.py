@@ -19,11 +19,11 @@ from urllib.parse import quote
 import httpx
 
 from stackshift_cli import __version__
+from stackshift_cli.backends.base import resolve_ref
 from stackshift_cli.config import Settings, redact
 from stackshift_cli.domain import VERIFIED, DnsRecord, Domain
 from stackshift_cli.errors import AlreadyExists, ApiError, AuthError, NotFound, StackshiftError, UsageError
 from stackshift_cli.namecache import remember_api_domains
-from stackshift_cli.names import looks_like_id, normalize_domain
 from stackshift_cli.output import Ui
 
 DOMAINS_PATH = "/mail/domains"
@@ -83,14 +83,7 @@ class ApiBackend:
         return [d for d in domains if d.status == status] if status else domains
 
     def get(self, ref: str) -> Domain:
-        if looks_like_id(ref):
-            return self._get_by_id(ref)
-        name = normalize_domain(ref)
-        domain = self._find_by_name(name)
-        if domain is None:
-            raise NotFound(f"No domain {name} in your StackShift account.",
-                           hint=f"Create it with `stackshift domains create {name}`.")
-        return domain
+        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where="your StackShift account")
 
     def delete(self, ref: str) -> Domain:
         domain = self.get(ref)

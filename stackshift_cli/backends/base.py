@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 from stackshift_cli.domain import Domain
+from stackshift_cli.errors import NotFound
+from stackshift_cli.names import looks_like_id, normalize_domain
 
 
 class Backend(Protocol):
@@ -39,3 +41,16 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections."""
 
+
+
+def resolve_ref(
+    ref: str, *, by_id: Callable[[str], Domain], by_name: Callable[[str], Domain | None], where: str
+) -> Domain:
+    """The domain a NAME|ID argument names: an id as is, a name in any form the user types it."""
+    if looks_like_id(ref):
+        return by_id(ref)
+    name = normalize_domain(ref)
+    domain = by_name(name)
+    if domain is None:
+        raise NotFound(f"No domain {name} in {where}.", hint=f"Create it with `stackshift domains create {name}`.")
+    return domain

@@ -9,11 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
+from stackshift_cli.backends.base import resolve_ref
 from stackshift_cli.config import Settings, data_dir
 from stackshift_cli.domain import PENDING, DnsRecord, Domain, format_time, parse_time, utcnow
 from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.files import ensure_private_dir
-from stackshift_cli.names import looks_like_id, normalize_domain
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
@@ -200,18 +200,7 @@ class LocalBackend:
         return [self._load(row["id"]) for row in self._read(sql, (status,) if status else ())]
 
     def get(self, ref: str) -> Domain:
-        if looks_like_id(ref):
-            rows = self._read("SELECT id FROM domains WHERE id = ?", (ref,))
-            if rows:
-                return self._load(rows[0]["id"])
-            raise NotFound(f"No domain with id {ref} in the local store.",
-                           hint="Run `stackshift domains list` to see your domains.")
-        name = normalize_domain(ref)
-        domain = self._find_by_name(name)
-        if domain is None:
-            raise NotFound(f"No domain {name} in the local store.",
-                           hint=f"Create it with `stackshift domains create {name}`.")
-        return domain
+        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where="the local store")
 
     def delete(self, ref: str) -> Domain:
         domain = self.get(ref)
@@ -254,6 +243,12 @@ class LocalBackend:
         return timedelta(seconds=self.settings.duration("verify.window"))
 
     # ------------------------------------------------------------ rows -> Domain
+
+    def _get_by_id(self, domain_id: str) -> Domain:
+        if not self._read("SELECT 1 FROM domains WHERE id = ?", (domain_id,)):
+            raise NotFound(f"No domain with id {domain_id} in the local store.",
+                           hint="Run `stackshift domains list` to see your domains.")
+        return self._load(domain_id)
 
     def _find_by_name(self, name: str) -> Domain | None:
         rows = self._read("SELECT id FROM domains WHERE name = ?", (name,))

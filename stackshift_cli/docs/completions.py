@@ -192,9 +192,9 @@ def zsh(tree: Command) -> str:
                 remember = "".join(
                     f"        [[ -n ${{opt_args[{o}]}} ]] && _stackshift_globals+=({o} ${{opt_args[{o}]}})\n"
                     for o in GLOBALS_PASSED_ON)
-            body = (f"    local curcontext=\"$curcontext\" state state_descr line ret=1\n"
-                    f"    typeset -A opt_args\n"
-                    f"    _arguments -C -s \\\n        " + " \\\n        ".join(specs) + " && ret=0\n"
+            body = ("    local curcontext=\"$curcontext\" state state_descr line ret=1\n"
+                    "    typeset -A opt_args\n"
+                    "    _arguments -C -s \\\n        " + " \\\n        ".join(specs) + " && ret=0\n"
                     f"    if [[ $state == command ]]; then\n{remember}"
                     f"        curcontext=\"${{curcontext%:*:*}}:{PROG}-$words[1]:\"\n"
                     f"        case $words[1] in\n{dispatch}        esac\n    fi\n    return ret\n")

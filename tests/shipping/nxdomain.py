@@ -6,7 +6,6 @@ domain pending (exit 4) in well under a second instead of waiting on unreachable
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import struct
 import threading

@@ -32,7 +32,7 @@ def store(installed, local_cli: Cli) -> dict[str, str]:
 def bash_complete(line: str) -> list[str]:
     """bash's words for `line` (completing its last word): the script sourced, _stackshift called."""
     need("bash")
-    program = (f'source "$1"; read -ra COMP_WORDS <<< "$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); '
+    program = ('source "$1"; read -ra COMP_WORDS <<< "$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); '
                'COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMP_LINE=$2; COMP_POINT=${#2}; _stackshift; '
                'printf "%s\\n" "${COMPREPLY[@]}"')
     proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", program, "bash", str(COMPLETIONS / FILES["bash"]),

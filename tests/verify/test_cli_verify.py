@@ -47,7 +47,7 @@ def test_missing_records_exit_4_with_explanations(zone, lab_cli):
 
 
 def test_a_failed_record_exits_3(dnslab, zone, lab_cli):
-    records = create(lab_cli, zone)
+    create(lab_cli, zone)
     dnslab.publish(zone, "TXT", "v=spf1 -all")
     result = lab_cli("domains", "verify", zone, "--json")
     assert result.exit_code == 3
