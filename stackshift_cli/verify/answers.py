@@ -8,6 +8,11 @@ from typing import NamedTuple
 NO_ANSWER_CODES = ("TIMEOUT", "UNREACHABLE", "BADRESPONSE", "NOTAUTH")  # our codes for queries without a usable reply
 
 
+def canonical_name(text: str) -> str:
+    """A DNS name as compared: no surrounding space, no final dot, lower case."""
+    return text.strip().rstrip(".").lower()
+
+
 class Verdict(NamedTuple):
     """A record's status and the sentence that tells the user what it means and what to do."""
 

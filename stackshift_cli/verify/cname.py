@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from stackshift_cli.domain import FAILED, MISSING, VERIFIED
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.verify.answers import Answer, Verdict, canonical_name
 
 
 def same_name(a: str, b: str) -> bool:
-    return a.strip().rstrip(".").lower() == b.strip().rstrip(".").lower()
+    return canonical_name(a) == canonical_name(b)
 
 
 def evaluate(answer: Answer, *, target: str, what: str = "The CNAME") -> Verdict:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from stackshift_cli.domain import MISSING, VERIFIED
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.verify.answers import Answer, Verdict, canonical_name
 
 
 def evaluate(answer: Answer, *, rtype: str, value: str) -> Verdict:
-    wanted = value.strip().rstrip(".").lower() if rtype != "TXT" else value
+    wanted = canonical_name(value) if rtype != "TXT" else value
     for rr in answer.rrs(rtype):
-        published = rr.text.rstrip(".").lower() if rtype != "TXT" else rr.text
+        published = canonical_name(rr.text) if rtype != "TXT" else rr.text
         if published == wanted:
             return Verdict(VERIFIED, None)
     return Verdict(MISSING, f"No {rtype} record with the value {value} at {answer.name}.")

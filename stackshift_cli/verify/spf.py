@@ -12,7 +12,7 @@ from typing import Mapping
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
 from stackshift_cli.verify import diagnose
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.verify.answers import Answer, Verdict, canonical_name
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms across the whole evaluation
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: lookups that return no record
@@ -53,15 +53,15 @@ def parse(text: str) -> list[Term]:
         match = _MECHANISM.match(word)
         if match:
             qualifier, kind, target, _ = match.groups()
-            terms.append(Term(kind.lower(), qualifier, _name(target) if target else None, word))
+            terms.append(Term(kind.lower(), qualifier, canonical_name(target) if target else None, word))
             continue
         match = _MODIFIER.match(word)
         if match and match.group(1).lower() in ("redirect", "exp") and not match.group(2):
             raise SpfSyntaxError(f"'{word}' has no domain")
         if match:
             name = match.group(1).lower()
-            terms.append(Term(name, "", _name(match.group(2)) if name in ("redirect", "exp") else match.group(2),
-                              word))
+            value = canonical_name(match.group(2)) if name in ("redirect", "exp") else match.group(2)
+            terms.append(Term(name, "", value, word))
             continue
         raise SpfSyntaxError(f"'{word}' is not an SPF mechanism or modifier")
     return terms
@@ -219,8 +219,3 @@ def include_of(expected: str) -> str | None:
         return next((t.target for t in parse(expected) if t.kind == "include" and t.target), None)
     except SpfSyntaxError:
         return None
-
-
-def _name(text: str) -> str:
-    return text.strip().rstrip(".").lower()
-
