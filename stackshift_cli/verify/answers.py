@@ -59,11 +59,6 @@ class Soa:
     ttl: int
     minimum: int
 
-    @property
-    def negative_ttl(self) -> int:
-        """How long a resolver may cache "no such record" (RFC 2308: the lesser of the SOA TTL and MINIMUM)."""
-        return min(self.ttl, self.minimum)
-
 
 @dataclass(frozen=True)
 class Answer:

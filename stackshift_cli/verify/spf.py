@@ -37,10 +37,6 @@ class Term:
     target: str | None = None
     text: str = ""
 
-    @property
-    def is_mechanism(self) -> bool:
-        return self.kind in ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
-
 
 class SpfSyntaxError(ValueError):
     pass
