@@ -97,6 +97,8 @@ class Domain:
     dkim_selector: str | None = None
     check_statuses: dict[str, str] = field(default_factory=dict)  # "spfStatus" -> status
     dkim_key_path: str | None = None  # local backend only
+    requirements: tuple[Any, ...] = ()  # requirements.Requirement from the last check, when stackshift made it
+    check_error: str | None = None  # why the last attempt to check it could not run (not stored)
 
     def check_status(self, field_name: str) -> str:
         """The status of one check (spfStatus, ...): stored, else the status of its record."""
@@ -114,6 +116,8 @@ class Domain:
         data["createdAt"] = format_time(self.created_at)
         data["lastCheckedAt"] = format_time(self.last_checked_at)
         data["dkimSelector"] = self.dkim_selector
+        if self.check_error:
+            data["checkError"] = self.check_error
         return data
 
     @classmethod

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
+from stackshift_cli import requirements
 from stackshift_cli.backends.base import resolve_ref
 from stackshift_cli.config import Settings, data_dir
 from stackshift_cli.domain import PENDING, DnsRecord, Domain, format_time, parse_time, utcnow
@@ -17,7 +18,7 @@ from stackshift_cli.files import ensure_private_dir
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
 # Each entry migrates the schema from version i to i + 1.
@@ -47,6 +48,10 @@ MIGRATIONS = [
         explanation TEXT,
         PRIMARY KEY (domain_id, position)
     );
+    """,
+    # 2: the bulk-sender requirements the last check showed (JSON), for `domains show`
+    """
+    ALTER TABLE domains ADD COLUMN requirements TEXT;
     """,
 ]
 
@@ -230,8 +235,9 @@ class LocalBackend:
         """Store the verdicts of a check (records, aggregate status, lastCheckedAt)."""
         with self._write() as conn:
             found = conn.execute(
-                "UPDATE domains SET status = ?, last_checked_at = ? WHERE id = ?",
-                (checked.status, format_time(checked.last_checked_at), checked.id),
+                "UPDATE domains SET status = ?, last_checked_at = ?, requirements = ? WHERE id = ?",
+                (checked.status, format_time(checked.last_checked_at), requirements.dumps(checked.requirements),
+                 checked.id),
             ).rowcount
             if not found:
                 raise NotFound(f"{checked.name} was deleted while it was being checked.")
@@ -276,6 +282,7 @@ class LocalBackend:
             last_checked_at=parse_time(row["last_checked_at"]),
             dkim_selector=row["dkim_selector"],
             dkim_key_path=str(self.keys_dir / row["key_file"]),
+            requirements=requirements.loads(row["requirements"]),
         )
 
 

@@ -16,22 +16,38 @@ __all__ = ["check_domain", "check_records"]
 
 
 def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = None) -> Domain:
-    """Check every record of `domain` concurrently; return it with the verdicts (not stored)."""
-    from stackshift_cli.domain import utcnow
+    """Check every record of `domain` concurrently; return it with the verdicts and the bulk-sender requirements
+    they show (not stored)."""
+    from dataclasses import replace
 
-    records = check_records(domain.name, domain.records, settings)
+    from stackshift_cli.domain import utcnow
+    from stackshift_cli.requirements import DmarcFacts, requirements
+    from stackshift_cli.verify.engine import Findings
+
+    findings = Findings()
+    records = _judge(domain.name, domain.records, settings, findings)
     window = timedelta(seconds=settings.duration("verify.window"))
-    return domain.with_records(records, now or utcnow(), window)
+    checked = domain.with_records(records, now or utcnow(), window)
+    applied = findings.dmarc
+    facts = None
+    if applied is not None and applied.effective_policy:
+        facts = DmarcFacts(applied.location, applied.effective_policy, applied.policy.aspf, applied.policy.adkim,
+                           applied.own)
+    return replace(checked, requirements=requirements(checked, facts))
 
 
 def check_records(domain_name: str, records: Sequence[DnsRecord], settings: Settings) -> list[DnsRecord]:
     """Judge any expected record set (SPF/DKIM/DMARC TXT, CNAMEs, MX, a DKIM CNAME delegation) against DNS."""
+    return _judge(domain_name, records, settings, None)
+
+
+def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, findings) -> list[DnsRecord]:
     import asyncio
 
     from stackshift_cli.verify.engine import judge_all
 
     dns, include = _dns(settings), settings.sending_profile().spf_include
-    return asyncio.run(judge_all(domain_name, list(records), dns, spf_include=include))
+    return asyncio.run(judge_all(domain_name, list(records), dns, spf_include=include, findings=findings))
 
 
 def _dns(settings: Settings):

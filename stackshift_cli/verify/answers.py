@@ -5,12 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-NO_ANSWER_CODES = ("TIMEOUT", "UNREACHABLE", "BADRESPONSE", "NOTAUTH")  # our codes for queries without a usable reply
+from stackshift_cli.escape import visible
+
+NO_ANSWER_CODES = ("TIMEOUT", "UNREACHABLE", "BADRESPONSE", "NOTAUTH", "BADNAME")  # queries without a usable reply
+MAX_NAME_OCTETS = 253
+MAX_LABEL_OCTETS = 63
 
 
 def canonical_name(text: str) -> str:
     """A DNS name as compared: no surrounding space, no final dot, lower case."""
     return text.strip().rstrip(".").lower()
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why `name` (no final dot) is not a name DNS can carry (RFC 1035 2.3.4), or None. The SPF grammar allows
+    such names in a domain-spec, but no receiver can look them up."""
+    if not name.isascii():
+        return f"{visible(name)} is not a valid DNS name (it has characters that are not ASCII)"
+    if len(name) > MAX_NAME_OCTETS:
+        return f"{visible(name[:40])}… is not a valid DNS name (longer than {MAX_NAME_OCTETS} octets)"
+    labels = name.split(".")
+    if any(not label for label in labels):
+        return f"{visible(name)} is not a valid DNS name (it has an empty label)"
+    long = next((label for label in labels if len(label) > MAX_LABEL_OCTETS), None)
+    if long is not None:
+        return f"{visible(name)} is not a valid DNS name (a label of {len(long)} octets; at most {MAX_LABEL_OCTETS})"
+    return None
 
 
 class Verdict(NamedTuple):

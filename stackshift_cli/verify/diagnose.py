@@ -4,6 +4,10 @@ Two kinds, both pure. Value defects are read from a published text (literal quot
 Host defects come from probing names near the expected one when the record is missing there: the zone
 appended twice by a provider that adds it to the host field, the record put at the apex, or the right host
 with the wrong record type.
+
+One rule for every check: a record of another type published at the record's own name in its place (a TXT or
+MX record where a CNAME is needed, the obsolete SPF type where TXT is needed) is `failed`, since something is
+published there and must be replaced; `missing` means nothing stands at that name for the record.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from typing import Mapping
 from stackshift_cli.domain import DKIM, DMARC, FAILED, INBOUND, MISSING, RETURN_PATH, SPF, DnsRecord
 from stackshift_cli.verify.answers import Answer, Rr, Verdict
 
-PROBE_TYPES = ("TXT", "CNAME", "MX", "A", "AAAA", "SPF")
+# The types that, found at a record's own name instead of the expected type, stand in its place. A, MX and AAAA
+# beside a missing TXT record prove nothing (the apex has them anyway), so TXT is only compared with the
+# obsolete SPF type; a CNAME before a TXT record is followed, not a mistake.
+WRONG_TYPES = {
+    "TXT": ("SPF",),
+    "CNAME": ("TXT", "MX", "A", "AAAA"),
+    "MX": ("CNAME", "TXT"),
+}
 
 
 def value_defect(text: str, version: str) -> str | None:
@@ -41,7 +52,8 @@ def probes(record: DnsRecord, zone: str | None, domain: str) -> list[tuple[str, 
     if kind(record) in (DKIM, DMARC, INBOUND) and record.type != "CNAME":
         for apex in dict.fromkeys(s for s in (zone, domain) if s and s != record.name):
             found.append((apex, record.type))
-    found += [(record.name, t) for t in PROBE_TYPES if t != record.type and not (record.type == "TXT" and t == "CNAME")]
+    if record.type != "TXT" or kind(record) == SPF:
+        found += [(record.name, t) for t in WRONG_TYPES.get(record.type, ())]
     return found
 
 
@@ -64,7 +76,8 @@ def explain_missing(record: DnsRecord, zone: str | None, domain: str,
                                                     if rtype == "SPF" else ""),
                 )
             continue
-        matching = [r for r in answer.rrs(rtype) if looks_like(record, r)]
+        found = answer.rrs(rtype, name) if rtype == "CNAME" else answer.rrs(rtype)
+        matching = [r for r in found if looks_like(record, r)]
         if not matching:
             continue
         if name.startswith(record.name + "."):

@@ -1,4 +1,5 @@
-"""Judging the DKIM record (RFC 6376 3.6.1): a key record at `<selector>._domainkey.<domain>` carrying our key.
+"""Judging the DKIM record (RFC 6376 3.6.1, RFC 8301): a key record at `<selector>._domainkey.<domain>` carrying our
+key, usable for what StackShift signs: rsa-sha256 signatures on email.
 
 The TXT answer may arrive through a CNAME delegation (the answer then holds the chain). When the expected
 record is itself a CNAME (a backend that hosts the key), the CNAME's target is what is judged.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 
 from stackshift_cli.domain import FAILED, MISSING, VERIFIED
+from stackshift_cli.escape import visible
 from stackshift_cli.verify import cname, diagnose
 from stackshift_cli.verify.answers import Answer, Verdict
 
@@ -29,9 +31,9 @@ def parse_tags(text: str) -> dict[str, str]:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or not _TAG.match(name):
-            raise TagError(f"'{part.strip()}' is not a tag=value pair")
+            raise TagError(f"'{visible(part.strip())}' is not a tag=value pair")
         if name in tags:
-            raise TagError(f"the tag {name}= appears twice")
+            raise TagError(f"the tag {visible(name)}= appears twice")
         tags[name] = value.strip()
     return tags
 
@@ -54,7 +56,7 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
         if via != name:
             return Verdict(FAILED, f"{name} is a CNAME to {via}, which has no DKIM key (TXT record). Point the "
                                    f"CNAME at the right target, or replace it with a TXT record: {expected}")
-        return Verdict(MISSING, f"No DKIM key (TXT record) at {name}.")
+        return Verdict(MISSING, f"No DKIM key (TXT record) at {name}. Publish: {expected}")
     key = expected_key(expected)
     if len(texts) > 1:
         joined = _WHITESPACE.sub("", "".join(sorted(texts, key=lambda t: "p=" not in t)))
@@ -73,7 +75,7 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
     except TagError as exc:
         return Verdict(FAILED, f"The TXT record at {where} is not a valid DKIM key record ({exc}). Publish: {expected}")
     if "v" in tags and tags["v"] != "DKIM1":
-        return Verdict(FAILED, f"The DKIM record at {where} has v={tags['v']}; the version must be v=DKIM1. "
+        return Verdict(FAILED, f"The DKIM record at {where} has v={visible(tags['v'])}; the version must be v=DKIM1. "
                                f"Publish: {expected}")
     if "v" in tags and next(iter(tags)) != "v":
         return Verdict(FAILED, f"The DKIM record at {where} has v=DKIM1 after other tags; it must come first. "
@@ -85,8 +87,11 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
         return Verdict(FAILED, f"The DKIM key at {where} is empty (p=), which means the key is revoked. "
                                f"Publish: {expected}")
     if tags.get("k", "rsa").lower() != "rsa":
-        return Verdict(FAILED, f"The DKIM record at {where} says k={tags['k']}, but this key is RSA. Set k=rsa "
-                               "(or remove the k= tag).")
+        return Verdict(FAILED, f"The DKIM record at {where} says k={visible(tags['k'])}, but this key is RSA. Set "
+                               "k=rsa (or remove the k= tag).")
+    unusable = _unusable(tags, where, expected)
+    if unusable:
+        return Verdict(FAILED, unusable)
     compact = _WHITESPACE.sub("", published)
     if key and compact != key:
         if "\\n" in published or "\\r" in published:
@@ -94,11 +99,34 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
                                    "the key as one line, without line breaks.")
         return Verdict(FAILED, f"The DKIM key at {where} is not this domain's key (another key, or a truncated "
                                f"one). Replace the value with: {expected}")
+    notes = []
     if compact != published:
-        return Verdict(VERIFIED, f"The DKIM key at {where} contains spaces or line breaks. It verifies, since DKIM "
-                                 "ignores whitespace in keys, but republishing it on one line avoids trouble with "
-                                 "receivers that do not.")
-    return Verdict(VERIFIED, None)
+        notes.append(f"The DKIM key at {where} contains spaces or line breaks. It verifies, since DKIM ignores "
+                     "whitespace in keys, but republishing it on one line avoids trouble with receivers that do not.")
+    if "y" in _colon_list(tags.get("t")):
+        notes.append(f"The DKIM record at {where} has t=y (testing mode): receivers may treat signatures with this "
+                     "key as a test and not rely on them. Remove t=y once you are done testing.")
+    return Verdict(VERIFIED, " ".join(notes) or None)
+
+
+def _unusable(tags: dict[str, str], where: str, expected: str) -> str | None:
+    """Why a well-formed key record cannot verify StackShift's rsa-sha256 signatures on email, or None."""
+    hashes = _colon_list(tags.get("h"))
+    if "h" in tags and "sha256" not in hashes:
+        return (f"The DKIM record at {where} has h={visible(tags['h'])}, which does not allow sha256: StackShift "
+                "signs with rsa-sha256, and verifiers ignore a signature whose hash the key does not allow "
+                f"(RFC 6376 3.6.1, RFC 8301). Remove the h= tag (or list sha256 in it): {expected}")
+    services = _colon_list(tags.get("s"))
+    if "s" in tags and not {"email", "*"} & set(services):
+        return (f"The DKIM record at {where} has s={visible(tags['s'])}, which lists neither email nor *, so the key "
+                "may not be used to sign email (RFC 6376 3.6.1). Remove the s= tag (or set s=email): "
+                f"{expected}")
+    return None
+
+
+def _colon_list(value: str | None) -> list[str]:
+    """A colon-separated tag value (h=, s=, t=) as lower-case items."""
+    return [item.strip().lower() for item in (value or "").split(":") if item.strip()]
 
 
 def evaluate_delegation(answer: Answer, *, target: str) -> Verdict:

@@ -1,80 +1,332 @@
-"""Judging the DMARC record (RFC 7489): one valid `v=DMARC1` record at `_dmarc.<domain>`, or the organizational
-domain's record when the domain has none (section 6.6.3)."""
+"""Judging the DMARC record by RFC 9989 (May 2026), which obsoletes RFC 7489 (pure).
+
+The record that applies to a domain is found by the DNS Tree Walk (RFC 9989 4.10): `_dmarc.<domain>` first, then
+its ancestors, at most 8 queries in all, the first valid record winning; a public-suffix operator's record
+(psd=y) applies too, but is not the domain's own. A TXT record at `_dmarc.<domain>` that was meant to be DMARC
+but is not valid (receivers discard it and keep walking) is reported as broken, with the fix. Tags: p, sp and np
+must be policies, or receivers act as p=none when rua= holds a valid address and apply nothing otherwise; pct,
+rf and ri are removed; t=y asks receivers to test only; aspf=s means StackShift's return path can never align.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import Mapping
 
-from stackshift_cli.domain import FAILED, MISSING, VERIFIED
+from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
+from stackshift_cli.escape import visible
 from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Verdict
-from stackshift_cli.verify.dkim import TagError, parse_tags
 
 POLICIES = ("none", "quarantine", "reject")
-_VERSION = re.compile(r"^v\s*=\s*DMARC1\s*(;|$)")
+MAX_WALK_QUERIES = 8  # RFC 9989 4.10
+WALK_JUMP_LABELS = 7  # a name of 8 or more labels is shortened to 7 after the first query
+REMOVED_TAGS = ("pct", "rf", "ri")  # RFC 7489 tags that RFC 9989 removed
+_VERSION = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
+_TAG = re.compile(r"([A-Za-z][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)", re.DOTALL)
+_URI = re.compile(r"[a-z][a-z0-9+.-]*:[^\s,!]+", re.IGNORECASE)
+_SIZE_SUFFIX = re.compile(r"!\d+[kmgt]?$", re.IGNORECASE)
 
 
 def is_dmarc(text: str) -> bool:
-    return bool(_VERSION.match(text.strip()))
+    """RFC 9989 4.8: a DMARC record starts with v=DMARC1 (DMARC1 in capitals), then ';' or its end."""
+    return bool(_VERSION.match(text))
 
 
-def problem(text: str) -> str | None:
-    """What makes a v=DMARC1 record invalid, or None."""
+def walk_names(domain: str) -> list[str]:
+    """The names whose `_dmarc` record the DNS Tree Walk asks for, in order (RFC 9989 4.10, steps 1-8)."""
+    labels = domain.split(".")
+    names = [domain]
+    while len(labels) > 1:
+        labels = labels[1:] if len(labels) <= WALK_JUMP_LABELS + 1 else labels[-WALK_JUMP_LABELS:]
+        names.append(".".join(labels))
+    return names[:MAX_WALK_QUERIES]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A v=DMARC1 record as receivers read it."""
+
+    text: str
+    tags: dict[str, str]
+    policy: str | None = None  # p=, or "none" when receivers fall back to it (see `fallback`)
+    subdomain_policy: str | None = None  # sp=
+    psd: str = "u"
+    testing: bool = False
+    aspf: str = "r"
+    adkim: str = "r"
+    problem: str | None = None  # why receivers apply no policy from it
+    fallback: str | None = None  # why receivers act as p=none
+    notes: tuple[str, ...] = ()
+
+    def policy_for(self, own: bool) -> str | None:
+        """The policy for the domain itself (own record) or for a subdomain that inherits it."""
+        if self.policy is None:
+            return None
+        return self.policy if own else (self.subdomain_policy or self.policy)
+
+    def summary(self) -> str:
+        parts = [f"p={self.tags['p']}" if "p" in self.tags else "no p="]
+        parts += [f"{t}={self.tags[t]}" for t in ("sp", "psd") if t in self.tags]
+        return "; ".join(visible(p) for p in parts)
+
+
+def read(text: str) -> Policy:
+    """Parse a record that `is_dmarc()`; a problem makes receivers ignore it."""
+    tags: dict[str, str] = {}
+    for part in text.split(";")[1:]:
+        if not part.strip():
+            continue
+        match = _TAG.fullmatch(part.strip())
+        if not match:
+            return Policy(text, tags, problem=f"'{visible(part.strip())}' is not a tag=value pair")
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in tags:
+            return Policy(text, tags, problem=f"the tag {name}= appears twice")
+        tags[name] = value
+    notes: list[str] = []
+    rua_valid = _report_uris("rua", tags, notes)
+    _report_uris("ruf", tags, notes)
+    invalid = next((f"{t}={visible(tags[t])} is not a policy; use none, quarantine or reject"
+                    for t in ("p", "sp", "np") if t in tags and tags[t].lower() not in POLICIES), None)
+    if invalid is None and "p" not in tags:
+        invalid = "it has no p= tag (the policy)"
+    policy = tags["p"].lower() if "p" in tags and invalid is None else None
+    fallback = problem = None
+    if invalid is not None:
+        if rua_valid:
+            policy = "none"
+            fallback = (f"{invalid}; receivers act as if it said p=none, because rua= holds a valid address "
+                        "(RFC 9989 4.7). Set p=none, p=quarantine or p=reject explicitly")
+        else:
+            problem = f"{invalid}, and with no valid rua= either, receivers apply no DMARC policy"
+    aspf = _choice(tags, "aspf", ("r", "s"), "r", notes)
+    adkim = _choice(tags, "adkim", ("r", "s"), "r", notes)
+    psd = _choice(tags, "psd", ("y", "n", "u"), "u", notes)
+    testing = _choice(tags, "t", ("y", "n"), "n", notes) == "y"
+    removed = [t for t in REMOVED_TAGS if t in tags]
+    if removed:
+        notes.append(f"{', '.join(t + '=' for t in removed)} {'was' if len(removed) == 1 else 'were'} removed by "
+                     "RFC 9989: current receivers ignore "
+                     f"{'it' if len(removed) == 1 else 'them'} (older ones still read "
+                     f"{'it' if len(removed) == 1 else 'them'})")
+    sp = tags.get("sp", "").lower() or None
+    return Policy(text, tags, policy=policy, subdomain_policy=sp if sp in POLICIES else None, psd=psd,
+                  testing=testing, aspf=aspf, adkim=adkim, problem=problem, fallback=fallback, notes=tuple(notes))
+
+
+def _choice(tags: dict[str, str], name: str, allowed: tuple[str, ...], default: str, notes: list[str]) -> str:
+    value = tags.get(name)
+    if value is None:
+        return default
+    if value.lower() in allowed:
+        return value.lower()
+    notes.append(f"{name}={visible(value)} is not valid ({' or '.join(allowed)}); receivers use the default, "
+                 f"{name}={default}")
+    return default
+
+
+def _report_uris(name: str, tags: dict[str, str], notes: list[str]) -> bool:
+    """Whether the tag holds at least one valid URI; notes for invalid ones and the obsolete !size suffix."""
+    if name not in tags:
+        return False
+    valid = False
+    for uri in filter(None, (u.strip() for u in tags[name].split(","))):
+        bare = _SIZE_SUFFIX.sub("", uri)
+        if bare != uri:
+            notes.append(f"the size limit in {name}={visible(uri)} is obsolete: RFC 9989 receivers ignore it")
+        if _URI.fullmatch(bare):
+            valid = True
+        else:
+            notes.append(f"{name}= holds '{visible(uri)}', which is not a URI, so reports cannot be sent there; "
+                         "write addresses as mailto:dmarc@example.com")
+    return valid
+
+
+# ---------------------------------------------------------------- broken records
+
+
+def broken(text: str) -> str | None:
+    """Why a TXT record meant as DMARC is not one (receivers discard it), or None when it is not meant as DMARC."""
+    stripped = text.strip()
+    lowered = stripped.lower()
     defect = diagnose.value_defect(text, "v=DMARC1")
-    if defect:
-        return defect
-    try:
-        tags = parse_tags(text)
-    except TagError as exc:
-        return f"{exc}"
-    policy = tags.get("p")
-    if policy is None:
-        return "it has no p= tag (the policy): add p=none, p=quarantine or p=reject"
-    for tag in ("p", "sp"):
-        if tag in tags and tags[tag].lower() not in POLICIES:
-            return f"{tag}={tags[tag]} is not a policy; use none, quarantine or reject"
-    if "pct" in tags and not (tags["pct"].isdigit() and 0 <= int(tags["pct"]) <= 100):
-        return f"pct={tags['pct']} must be a whole number from 0 to 100"
-    for tag in ("adkim", "aspf"):
-        if tag in tags and tags[tag].lower() not in ("r", "s"):
-            return f"{tag}={tags[tag]} must be r (relaxed) or s (strict)"
-    for tag in ("rua", "ruf"):
-        for uri in filter(None, (u.strip() for u in tags.get(tag, "").split(","))):
-            if not re.match(r"^[a-z][a-z0-9+.-]*:\S+$", uri, re.IGNORECASE):
-                return f"{tag}= holds '{uri}', which is not a URI; write addresses as mailto:dmarc@example.com"
-    return None
+    if defect and "dmarc" in lowered:
+        return visible(defect)
+    if not re.search(r"v\s*=\s*dmarc", lowered):
+        return None
+    if stripped != text and is_dmarc(stripped):
+        return "it starts with a space or another invisible character"
+    version = re.match(r"v\s*=\s*(dmarc\w*)", lowered)
+    if version is None:
+        return "v=DMARC1 is not its first tag; it must come first"
+    written = re.match(r"v\s*=\s*(\w+)", stripped).group(1)
+    if written.lower() != "dmarc1":
+        return f"v={visible(written)} is not a DMARC version; it must be v=DMARC1"
+    if written != "DMARC1":
+        return f"v={visible(written)} must be written v=DMARC1, in capitals"
+    return f"a semicolon must follow v=DMARC1 (\"{visible(stripped[:24])}…\")"
 
 
-def evaluate(answer: Answer, *, expected: str, org_answer: Answer | None = None) -> Verdict:
-    """The verdict on the TXT answer at _dmarc.<domain>, falling back to the organizational domain's answer."""
-    name = answer.name
-    texts = [r.text for r in answer.rrs("TXT")]
+def repair(text: str) -> str | None:
+    """The record with the version first, in capitals, and every tag separated by '; ', when that makes it valid."""
+    parts = [p.strip() for chunk in text.strip().strip('"').split(";")
+             for p in re.split(r"[ \t,]+(?=[A-Za-z]+[ \t]*=)", chunk)]
+    tags: dict[str, str] = {}
+    for part in filter(None, parts):
+        match = _TAG.fullmatch(part)
+        if not match or match.group(1).lower() in tags:
+            return None
+        tags[match.group(1).lower()] = match.group(2).strip()
+    if "v" not in tags or tags.pop("v").lower() != "dmarc1":
+        return None
+    fixed = "; ".join(["v=DMARC1", *(f"{k}={v}" for k, v in tags.items())]) + ";"
+    policy = read(fixed)
+    return fixed if policy.problem is None and policy.fallback is None else None
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The DMARC record that applies to the domain: where it is, and what it asks of receivers."""
+
+    location: str  # the _dmarc name it was found at
+    own: bool  # published for the domain itself (not inherited)
+    policy: Policy
+
+    @property
+    def effective_policy(self) -> str | None:
+        return self.policy.policy_for(self.own)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    applied: Applied | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def needs_walk(own: Answer) -> bool:
+    """Whether the ancestors' records are needed: the domain has no single valid record of its own."""
+    return sum(1 for r in own.rrs("TXT") if is_dmarc(r.text)) != 1
+
+
+def evaluate(own: Answer, *, domain: str, expected: str, walked: Mapping[str, Answer] | None = None,
+             return_path: str | None = None) -> Judgement:
+    """The verdict on the TXT answer at `_dmarc.<domain>` (CNAME chain included), with the answers for the
+    ancestors of `walk_names()` when `needs_walk()` (keyed by name, without `_dmarc.`)."""
+    name = own.name
+    texts = [r.text for r in own.rrs("TXT")]
     records = [t for t in texts if is_dmarc(t)]
-    if not records:
-        defect = next((d for d in (diagnose.value_defect(t, "v=DMARC1") for t in texts if "dmarc1" in t.lower()) if d),
-                      None)
-        if defect:
-            return Verdict(FAILED, f"The DMARC record at {name} is damaged: {defect}")
-        inherited = _inherited(org_answer)
-        if inherited:
-            return Verdict(VERIFIED, f"No DMARC record at {name}; the organizational domain's record at "
-                                     f"{org_answer.name} ({inherited}) applies to it. Publish your own only to set "
-                                     "a different policy.")
-        return Verdict(MISSING, f"No DMARC record (TXT starting with v=DMARC1) at {name}. Publish: {expected}")
+    inherited = _walk(domain, walked or {})
+    if len(records) == 1:
+        return _own(name, domain, records[0], [t for t in texts if t != records[0]], return_path)
     if len(records) > 1:
-        return Verdict(FAILED, f"{name} has {len(records)} DMARC records; receivers then ignore DMARC. Keep only one, "
-                               f"for example: {expected}")
-    invalid = problem(records[0])
-    if invalid:
-        return Verdict(FAILED, f"The DMARC record at {name} is invalid: {invalid}.".replace("..", "."))
-    return Verdict(VERIFIED, None)
+        return Judgement(Verdict(FAILED, f"{name} has {len(records)} DMARC records; receivers then ignore them all "
+                                         f"(RFC 9989 4.10){_instead(inherited)}. Keep only one, for example: "
+                                         f"{expected}"))
+    meant = [(t, broken(t)) for t in texts]
+    meant = [(t, why) for t, why in meant if why]
+    if meant:
+        text, why = meant[0]
+        fixed = repair(text)
+        fix = f"Publish instead: {fixed}" if fixed else f"Publish: {expected}"
+        return Judgement(Verdict(FAILED, f"The DMARC record at {name} is broken: {why}, so receivers ignore "
+                                         f"it{_instead(inherited)}. {fix}"))
+    if texts:
+        shown = visible(texts[0] if len(texts[0]) <= 60 else texts[0][:59] + "…")
+        return Judgement(Verdict(FAILED, f"The TXT record at {name} (\"{shown}\") is not a DMARC record (it does "
+                                         f"not start with v=DMARC1){_instead(inherited)}. Replace it with: "
+                                         f"{expected}"))
+    return _inherited(name, domain, expected, inherited, return_path)
 
 
-def _inherited(org_answer: Answer | None) -> str | None:
-    """The organizational domain's valid policy ('p=reject'), or None."""
-    if org_answer is None or org_answer.transient:
-        return None
-    records = [r.text for r in org_answer.rrs("TXT") if is_dmarc(r.text)]
-    if len(records) != 1 or problem(records[0]):
-        return None
-    return f"p={parse_tags(records[0])['p']}"
+@dataclass(frozen=True)
+class _Walked:
+    found: Applied | None = None
+    pending: str | None = None  # a lookup that failed before a record was found
+    asked: tuple[str, ...] = ()
+
+
+def _walk(domain: str, walked: Mapping[str, Answer]) -> _Walked:
+    """The first valid record among the ancestors, in tree-walk order."""
+    asked: list[str] = []
+    for ancestor in walk_names(domain)[1:]:
+        answer = walked.get(ancestor)
+        if answer is None:
+            continue
+        asked.append(f"_dmarc.{ancestor}")
+        if answer.transient:
+            return _Walked(pending=f"_dmarc.{ancestor} could not be looked up ({answer.problem})", asked=tuple(asked))
+        records = [r.text for r in answer.rrs("TXT") if is_dmarc(r.text)]
+        if len(records) == 1:
+            return _Walked(Applied(f"_dmarc.{ancestor}", False, read(records[0])), asked=tuple(asked))
+    return _Walked(asked=tuple(asked))
+
+
+def _instead(inherited: _Walked) -> str:
+    if inherited.found is None or inherited.found.policy.problem:
+        return ""
+    return f" and apply the record at {inherited.found.location} ({inherited.found.policy.summary()}) instead"
+
+
+def _own(name: str, domain: str, text: str, others: list[str], return_path: str | None) -> Judgement:
+    policy = read(text)
+    if policy.problem:
+        return Judgement(Verdict(FAILED, f"The DMARC record at {name} is invalid: {policy.problem}. Fix that tag."))
+    applied = Applied(name, True, policy)
+    notes = _policy_notes(applied, domain, return_path)
+    if others:
+        notes.append(f"{name} also has {len(others)} other TXT record{'s' if len(others) > 1 else ''} "
+                     f"(\"{visible(others[0][:40])}\"); receivers skip {'them' if len(others) > 1 else 'it'}, "
+                     "but some do not expect it: remove it")
+    return Judgement(Verdict(VERIFIED, _sentences(notes)), applied)
+
+
+def _inherited(name: str, domain: str, expected: str, inherited: _Walked, return_path: str | None) -> Judgement:
+    asked = f" (the DNS tree walk asked {', '.join(inherited.asked)})" if inherited.asked else ""
+    if inherited.pending:
+        return Judgement(Verdict(PENDING, f"No DMARC record at {name}, and {inherited.pending}, so the record that "
+                                          "applies is not known yet. Verify again later."))
+    found = inherited.found
+    if found is None:
+        return Judgement(Verdict(MISSING, f"No DMARC record (TXT starting with v=DMARC1) at {name}, and none above "
+                                          f"it{asked}. Publish: {expected}"))
+    policy = found.policy
+    if policy.psd == "y":
+        return Judgement(Verdict(MISSING, f"No DMARC record at {name}: the only record that applies is the public "
+                                          f"suffix operator's at {found.location} (psd=y), not one of your own. "
+                                          f"Publish: {expected}"))
+    if policy.problem:
+        return Judgement(Verdict(MISSING, f"No DMARC record at {name}; the record that would apply, at "
+                                          f"{found.location}, is invalid ({policy.problem}). Publish: {expected}"))
+    effective = found.effective_policy
+    which = f"sp={effective} applies to it" if policy.subdomain_policy else f"p={effective} applies to it"
+    notes = [f"No DMARC record at {name}; the record at {found.location} ({policy.summary()}) applies to it, found "
+             f"by the DNS tree walk (RFC 9989 4.10): {which}. Publish your own only to set a different policy"]
+    notes += _policy_notes(found, domain, return_path)
+    return Judgement(Verdict(VERIFIED, _sentences(notes)), found)
+
+
+def _policy_notes(applied: Applied, domain: str, return_path: str | None) -> list[str]:
+    policy = applied.policy
+    notes: list[str] = []
+    if policy.fallback:
+        notes.append(f"The DMARC record at {applied.location}: {policy.fallback}")
+    if policy.testing and applied.effective_policy != "none":
+        notes.append(f"t=y marks the policy as a test: receivers are asked not to apply p={applied.effective_policy} "
+                     "yet, and some treat the domain as still testing")
+    if policy.aspf == "s":
+        bounce = return_path or f"a name under {domain}"
+        notes.append(f"aspf=s (strict SPF alignment) means mail sent through StackShift can never align SPF: its "
+                     f"return path is {bounce}, not {domain} itself. DMARC still passes through DKIM "
+                     f"(d={domain} aligns under adkim=r and adkim=s); set aspf=r to align SPF too")
+    notes += [n[:1].upper() + n[1:] for n in policy.notes]
+    return notes
+
+
+def _sentences(notes: list[str]) -> str | None:
+    return " ".join(n.rstrip(".") + "." for n in notes) or None

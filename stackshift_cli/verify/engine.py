@@ -1,33 +1,58 @@
 """Runs every check of a record set concurrently: what to look up for each record, and which evaluator judges it.
 
 I/O happens here and in lookup.py; the evaluators (spf, dkim, dmarc, returnpath, mx, cname, exact, diagnose)
-only read answers. Lookups a check is sure to need next are started early (our SPF include, the
-organizational domain's DMARC record), so a correct domain verifies in a few round trips, not the sum of them.
+only read answers. Lookups a check is sure to need next are started early (our SPF include), so a correct
+domain verifies in a few round trips, not the sum of them. Every TXT check follows a CNAME that leaves the zone
+(a key or a policy hosted by a service) through the resolver.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
-from stackshift_cli.domain import DKIM, DMARC, FAILED, MISSING, RETURN_PATH, SPF, DnsRecord
-from stackshift_cli.records import organizational_domain
+from stackshift_cli.domain import DKIM, DMARC, FAILED, MISSING, PENDING, RETURN_PATH, SPF, DnsRecord
+from stackshift_cli.escape import visible
 from stackshift_cli.verify import cname, diagnose, dkim, dmarc, exact, mx, returnpath, spf
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.verify.answers import Answer, Verdict, dns_name_problem
+from stackshift_cli.verify.dmarc import Applied
 from stackshift_cli.verify.lookup import Dns
 from stackshift_cli.verify.views import Settled, resolver_note, settle
 
-
-async def judge_all(domain: str, records: Sequence[DnsRecord], dns: Dns, *, spf_include: str) -> list[DnsRecord]:
-    return list(await asyncio.gather(*(judge(r, domain, dns, spf_include=spf_include) for r in records)))
+MAX_SPF_ROUNDS = 12  # rounds of include lookups: nesting deeper than the lookup limit allows is not followed
 
 
-async def judge(record: DnsRecord, domain: str, dns: Dns, *, spf_include: str) -> DnsRecord:
+@dataclass
+class Findings:
+    """What the checks learned beyond each record's verdict: the DMARC record that applies."""
+
+    dmarc: Applied | None = None
+
+
+@dataclass(frozen=True)
+class _Context:
+    domain: str
+    records: tuple[DnsRecord, ...]
+    dns: Dns
+    spf_include: str
+    findings: Findings
+
+
+async def judge_all(domain: str, records: Sequence[DnsRecord], dns: Dns, *, spf_include: str,
+                    findings: Findings | None = None) -> list[DnsRecord]:
+    context = _Context(domain, tuple(records), dns, spf_include, findings or Findings())
+    return list(await asyncio.gather(*(judge(r, context) for r in records)))
+
+
+async def judge(record: DnsRecord, context: _Context) -> DnsRecord:
     """The record with its status and explanation."""
-    verdict, settled = await _verdict(record, domain, dns, spf_include)
+    problem = dns_name_problem(record.name)
+    if problem:
+        return record.with_verdict(FAILED, f"The record's name {problem}, so it cannot be looked up or published.")
+    verdict, settled = await _verdict(record, context)
     if verdict.status == MISSING and settled is not None:
-        verdict = await _diagnose_missing(record, domain, settled.zone, dns) or verdict
+        verdict = await _diagnose_missing(record, context.domain, settled.zone, context.dns) or verdict
     notes = list(settled.notes) if settled else []
     # A stale resolver cache matters beside a verdict the user may doubt (verified, missing); beside a
     # failed record it only buries what to fix.
@@ -35,28 +60,40 @@ async def judge(record: DnsRecord, domain: str, dns: Dns, *, spf_include: str) -
     if lag:
         notes.append(lag)
     explanation = " ".join(filter(None, [verdict.explanation, *notes])) or None
-    return record.with_verdict(verdict.status, explanation)
+    return record.with_verdict(verdict.status, visible(explanation) if explanation else None)
 
 
-async def _verdict(record: DnsRecord, domain: str, dns: Dns, spf_include: str) -> tuple[Verdict, Settled | None]:
+async def _verdict(record: DnsRecord, context: _Context) -> tuple[Verdict, Settled | None]:
     purpose = diagnose.kind(record)
+    dns = context.dns
     if record.type == "TXT" and purpose == SPF:
-        return await _spf(record, dns, spf.include_of(record.value) or spf_include)
+        return await _spf(record, dns, spf.include_of(record.value) or context.spf_include)
     if record.type == "TXT" and purpose == DKIM:
-        return await _dkim(record, dns)
+        return _judged(await _settle_txt(dns, record.name), lambda a: dkim.evaluate(a, expected=record.value))
     if record.type == "TXT" and purpose == DMARC:
-        return await _dmarc(record, domain, dns)
+        return await _dmarc(record, context)
     if record.type == "CNAME":
         return await _cname(record, dns, purpose)
     if record.type == "MX":
         settled = await _settle(dns, record.name, "MX")
         return _judged(settled, lambda a: mx.evaluate(a, exchange=record.value, priority=record.priority))
-    settled = await _settle(dns, record.name, record.type)
+    settled = await (_settle_txt(dns, record.name) if record.type == "TXT" else _settle(dns, record.name, record.type))
     return _judged(settled, lambda a: exact.evaluate(a, rtype=record.type, value=record.value))
 
 
 async def _settle(dns: Dns, name: str, rtype: str) -> Settled | Verdict:
     return settle(await dns.observe(name, rtype))
+
+
+async def _settle_txt(dns: Dns, name: str) -> Settled | Verdict:
+    """The TXT answer the authoritative servers agree on, its CNAME chain completed through the resolver."""
+    settled = await _settle(dns, name, "TXT")
+    if isinstance(settled, Verdict):
+        return settled
+    answer = await _follow_cname(settled.answer, dns)
+    if isinstance(answer, Verdict):
+        return answer
+    return replace(settled, answer=answer)
 
 
 def _judged(settled: Settled | Verdict, evaluate) -> tuple[Verdict, Settled | None]:
@@ -66,15 +103,15 @@ def _judged(settled: Settled | Verdict, evaluate) -> tuple[Verdict, Settled | No
 
 
 async def _spf(record: DnsRecord, dns: Dns, include: str) -> tuple[Verdict, Settled | None]:
-    asyncio.ensure_future(dns.resolve(include, "TXT"))  # prefetched: almost every walk needs it
-    settled = await _settle(dns, record.name, "TXT")
+    asyncio.ensure_future(dns.resolve(include, "TXT"))  # prefetched: every walk needs it
+    settled = await _settle_txt(dns, record.name)
     if isinstance(settled, Verdict):
         return settled, None
     fetched: dict[tuple[str, str], Answer] = {}
     texts = [r.text for r in settled.answer.rrs("TXT") if spf.is_spf(r.text)]
     if len(texts) == 1:
-        while True:  # one round of lookups per level of nesting
-            needed = spf.walk(record.name, texts[0], include, fetched).needed
+        for _ in range(MAX_SPF_ROUNDS):  # one round of lookups per level of nesting
+            needed = sorted(spf.walk(record.name, texts[0], include, fetched).needed - fetched.keys())
             if not needed:
                 break
             answers = await asyncio.gather(*(dns.resolve(n, t) for n, t in needed))
@@ -82,39 +119,34 @@ async def _spf(record: DnsRecord, dns: Dns, include: str) -> tuple[Verdict, Sett
     return spf.evaluate(settled.answer, include=include, expected=record.value, fetched=fetched), settled
 
 
-async def _dkim(record: DnsRecord, dns: Dns) -> tuple[Verdict, Settled | None]:
-    settled = await _settle(dns, record.name, "TXT")
-    if isinstance(settled, Verdict):
-        return settled, None
-    answer = await _follow_cname(settled.answer, dns)
-    if isinstance(answer, Verdict):
-        return answer, settled
-    return dkim.evaluate(answer, expected=record.value), settled
-
-
 async def _follow_cname(answer: Answer, dns: Dns) -> Answer | Verdict:
-    """Complete a CNAME chain that leaves the zone (a delegated DKIM key) through the resolver."""
+    """Complete a CNAME chain that leaves the zone (a key or policy hosted elsewhere) through the resolver."""
     final = answer.final_name()
     if final == answer.name or answer.rrs(answer.type):
         return answer
     rest = await dns.resolve(final, answer.type)
     if rest.transient:
-        return Verdict("pending", f"{answer.name} is a CNAME to {final}, which could not be looked up "
-                                  f"({rest.problem}). Verify again later.")
+        return Verdict(PENDING, f"{answer.name} is a CNAME to {final}, which could not be looked up "
+                                f"({rest.problem}). Verify again later.")
     return replace(answer, records=answer.records + rest.records)
 
 
-async def _dmarc(record: DnsRecord, domain: str, dns: Dns) -> tuple[Verdict, Settled | None]:
-    org = organizational_domain(domain)
-    org_name = f"_dmarc.{org}" if org and f"_dmarc.{org}" != record.name else None
-    # Started now, though needed only when the domain has no record, so the fallback costs no extra round trip.
-    org_task = asyncio.ensure_future(_settle(dns, org_name, "TXT")) if org_name else None
-    settled = await _settle(dns, record.name, "TXT")
+async def _dmarc(record: DnsRecord, context: _Context) -> tuple[Verdict, Settled | None]:
+    dns = context.dns
+    settled = await _settle_txt(dns, record.name)
     if isinstance(settled, Verdict):
         return settled, None
-    org_settled = await org_task if org_task else None
-    org_answer = org_settled.answer if isinstance(org_settled, Settled) else None
-    return dmarc.evaluate(settled.answer, expected=record.value, org_answer=org_answer), settled
+    domain = record.name[len("_dmarc."):] if record.name.startswith("_dmarc.") else context.domain
+    walked: dict[str, Answer] = {}
+    if dmarc.needs_walk(settled.answer):
+        ancestors = dmarc.walk_names(domain)[1:]
+        answers = await asyncio.gather(*(dns.resolve(f"_dmarc.{name}", "TXT") for name in ancestors))
+        walked = dict(zip(ancestors, answers))
+    return_path = next((r.name for r in context.records if r.purpose == RETURN_PATH), None)
+    judgement = dmarc.evaluate(settled.answer, domain=domain, expected=record.value, walked=walked,
+                               return_path=return_path)
+    context.findings.dmarc = judgement.applied
+    return judgement.verdict, settled
 
 
 async def _cname(record: DnsRecord, dns: Dns, purpose: str | None) -> tuple[Verdict, Settled | None]:
@@ -129,7 +161,7 @@ async def _cname(record: DnsRecord, dns: Dns, purpose: str | None) -> tuple[Verd
 
 
 async def _diagnose_missing(record: DnsRecord, domain: str, zone: str | None, dns: Dns) -> Verdict | None:
-    names = diagnose.probes(record, zone, domain)
+    names = [(n, t) for n, t in diagnose.probes(record, zone, domain) if dns_name_problem(n) is None]
     observed = await asyncio.gather(*(_settle(dns, n, t) for n, t in names))
     answers = {key: s.answer for key, s in zip(names, observed) if isinstance(s, Settled)}
     return diagnose.explain_missing(record, zone, domain, answers)

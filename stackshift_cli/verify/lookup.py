@@ -19,6 +19,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from stackshift_cli.escape import visible
 from stackshift_cli.verify.answers import Answer, Observation, Rr, Server, Soa, Zone
 
 EDNS_PAYLOAD = 1232  # the DNS Flag Day 2020 size: large enough for a 2048-bit DKIM key, small enough not to fragment
@@ -158,19 +159,26 @@ def system_resolvers() -> list[Server]:
 
 
 async def _query(server: Server, name: str, rtype: str, timeout: float, *, recursion: bool) -> Answer:
-    """Send one query over UDP with an EDNS payload of 1232 bytes, retrying over TCP when truncated."""
-    query = dns.message.make_query(name + ".", rtype, use_edns=0, payload=EDNS_PAYLOAD)
+    """Send one query over UDP with an EDNS payload of 1232 bytes, retrying over TCP when truncated.
+
+    Never raises for what a server sends or for the name asked: whatever goes wrong becomes an Answer that
+    says why, so one hostile or broken answer cannot take a check (or the other domains) down."""
+    try:
+        query = dns.message.make_query(name + ".", rtype, use_edns=0, payload=EDNS_PAYLOAD)
+    except Exception as exc:  # an empty label, a label over 63 octets, bytes IDNA cannot encode
+        return Answer(server, name, rtype, "BADNAME", error=f"{visible(name)} is not a valid DNS name ({exc})")
     if not recursion:
         query.flags &= ~dns.flags.RD
     try:
         response, _ = await dns.asyncquery.udp_with_fallback(query, server.address, timeout=timeout, port=server.port)
+        return _answer(server, name, rtype, response, recursion=recursion)
     except dns.exception.Timeout:
         return Answer(server, name, rtype, "TIMEOUT", error=f"no answer within {timeout:g}s")
     except OSError as exc:
         return Answer(server, name, rtype, "UNREACHABLE", error=exc.strerror or "unreachable")
-    except (dns.exception.DNSException, ValueError) as exc:
-        return Answer(server, name, rtype, "BADRESPONSE", error=f"unreadable answer ({exc})")
-    return _answer(server, name, rtype, response, recursion=recursion)
+    except Exception as exc:  # malformed or hostile answers: dnspython's parse errors and anything else
+        return Answer(server, name, rtype, "BADRESPONSE",
+                      error=f"unreadable answer ({type(exc).__name__}: {visible(str(exc))[:120]})")
 
 
 def _answer(server: Server, name: str, rtype: str, response: dns.message.Message, *, recursion: bool) -> Answer:
@@ -201,7 +209,8 @@ def _rrs(rrset) -> list[Rr]:
     result = []
     for rdata in rrset:
         if rtype == "TXT" or rtype == "SPF":
-            strings = tuple(s.decode("utf-8", errors="replace") for s in rdata.strings)
+            # surrogateescape keeps bytes that are not UTF-8 visible to the checks (and to escape.visible)
+            strings = tuple(s.decode("utf-8", errors="surrogateescape") for s in rdata.strings)
             result.append(Rr(owner, rtype, ttl, "".join(strings), strings))
         elif rtype in ("CNAME", "NS", "DNAME", "PTR"):
             result.append(Rr(owner, rtype, ttl, _text(rdata.target)))

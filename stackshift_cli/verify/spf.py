@@ -1,217 +1,571 @@
-"""Judging the SPF record (RFC 7208): one `v=spf1` record that authorises our include within the lookup limits.
+"""Judging the SPF record (RFC 7208) as receivers evaluate it for mail that StackShift sends (pure).
 
-Pure: the caller fetches what `walk()` reports as `needed` and calls it again with the answers, until
-nothing more is needed; `evaluate()` then gives the verdict from the published TXT answer and those answers.
+The record is `verified` when check_host() gives "pass" for StackShift's addresses. The walk follows the record
+in evaluation order: the first mechanism that matches decides (4.6.2), nothing after `all` is evaluated (5.1),
+`redirect=` applies only when no mechanism matched and never beside `all` (6.1), an include matches only when
+the included record passes (5.2), and DNS-querying terms and void lookups are counted as they are evaluated
+(4.6.4). StackShift's addresses match our include, `all`, and any ip4/ip6 (or `a`) term that covers the
+networks StackShift's own record lists; a qualifier other than '+' on such a term makes the mail fail. A DNS
+failure met before the decision is a temporary error (pending); one met after it cannot change StackShift's
+result. Problems that only the domain's other senders meet (terms after the match) are reported as notes.
+
+Pure: the caller fetches what `walk()` reports as `needed` (through the resolver) and calls it again with the
+answers, until nothing more is needed; `evaluate()` then gives the verdict.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from ipaddress import ip_network
 from typing import Mapping
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
+from stackshift_cli.escape import visible
 from stackshift_cli.verify import diagnose
-from stackshift_cli.verify.answers import Answer, Verdict, canonical_name
+from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
+from stackshift_cli.verify.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
 
-MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms across the whole evaluation
-MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: lookups that return no record
-_MECHANISM = re.compile(r"^([+\-~?]?)(all|include|a|mx|ptr|ip4|ip6|exists)(?::([^/]+))?(/\d+(?://\d+)?|//\d+)?$",
-                        re.IGNORECASE)
-_MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
-_QUERYING = ("include", "a", "mx", "ptr", "exists")
+__all__ = ["evaluate", "include_of", "is_spf", "merge", "walk"]
+
+MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms during one evaluation
+MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: lookups that find nothing
+MAX_MX = 10  # RFC 7208 4.6.4: an mx mechanism with more MX records is a permerror
+
+PASS, FAIL, SOFTFAIL, NEUTRAL, PERMERROR, TEMPERROR = "pass", "fail", "softfail", "neutral", "permerror", "temperror"
+_INCOMPLETE = "incomplete"
+_STOPS_OURS = (PERMERROR, TEMPERROR, _INCOMPLETE)  # what ends the evaluation inside StackShift's own record
+RESULT_OF = {"+": PASS, "-": FAIL, "~": SOFTFAIL, "?": NEUTRAL}
+LOOKUP_TYPE = {"include": "TXT", "redirect": "TXT", "a": "A", "exists": "A", "mx": "MX"}
+_LIMIT_ADVICE = "Remove includes you no longer use, or replace a and mx terms with ip4:/ip6: ranges."
 
 Fetched = Mapping[tuple[str, str], Answer]  # (name, type) -> the resolver's answer
 
 
-def is_spf(text: str) -> bool:
-    """RFC 7208 4.5: a record is SPF when it starts with 'v=spf1' followed by a space or its end."""
-    lowered = text.lower()
-    return lowered == "v=spf1" or lowered.startswith("v=spf1 ")
-
-
 @dataclass(frozen=True)
-class Term:
-    kind: str  # a mechanism name, or "redirect" / "exp" / another modifier name
-    qualifier: str = ""
-    target: str | None = None
-    text: str = ""
+class Result:
+    """What check_host() gives StackShift's mail at some point of the walk, and the sentence that says why."""
 
-
-class SpfSyntaxError(ValueError):
-    pass
-
-
-def parse(text: str) -> list[Term]:
-    """The terms after 'v=spf1'; SpfSyntaxError names the first term that is not SPF."""
-    terms = []
-    for word in text.split()[1:]:
-        match = _MECHANISM.match(word)
-        if match:
-            qualifier, kind, target, _ = match.groups()
-            terms.append(Term(kind.lower(), qualifier, canonical_name(target) if target else None, word))
-            continue
-        match = _MODIFIER.match(word)
-        if match and match.group(1).lower() in ("redirect", "exp") and not match.group(2):
-            raise SpfSyntaxError(f"'{word}' has no domain")
-        if match:
-            name = match.group(1).lower()
-            value = canonical_name(match.group(2)) if name in ("redirect", "exp") else match.group(2)
-            terms.append(Term(name, "", value, word))
-            continue
-        raise SpfSyntaxError(f"'{word}' is not an SPF mechanism or modifier")
-    return terms
+    value: str
+    why: str | None = None
+    term: Term | None = None
+    domain: str | None = None
 
 
 @dataclass
 class Walk:
-    """The result of following every include and redirect from the published record."""
+    """One evaluation of a record and everything it reaches, for StackShift's addresses."""
 
-    lookups: int = 0
+    domain: str
+    include: str
+    fetched: Fetched
+    ours: tuple[Network, ...] = ()  # StackShift's networks, from its own record
+    lookups: int = 0  # counted while StackShift's mail is being evaluated
     voids: int = 0
-    authorises: bool = False
+    all_lookups: int = 0  # counted over every term a receiver may evaluate, for mail from any sender
+    all_voids: int = 0
     needed: set[tuple[str, str]] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)  # permanent errors: the record is broken (failed)
-    transient: list[str] = field(default_factory=list)  # lookups that did not finish (pending)
+    result: Result | None = None
+    top_term: Term | None = None  # the term of the published record that decided StackShift's result
+    others: list[str] = field(default_factory=list)  # problems only other senders' mail meets
+    notes: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------ records
+
+    def frame(self, domain: str, record: Record, live: bool, stack: tuple[str, ...], *, ours: bool = False
+              ) -> Result | None:
+        """check_host() for one record. `live`: StackShift's mail is still being evaluated when it is reached.
+        `ours`: the record behind our include, which StackShift's addresses pass by definition."""
+        decided: Result | None = None
+        for index, term in enumerate(record.mechanisms):
+            active = live and decided is None
+            if not active and self.all_lookups > MAX_LOOKUPS:
+                break  # other senders' mail already fails on the limit: nothing more to learn
+            if term.name == "all":
+                if active and not ours:
+                    decided = Result(RESULT_OF[term.qualifier], None, term, domain)
+                    self._decided_at_top(stack, term)
+                self._note_unreached(record.mechanisms[index + 1:], term, domain)
+                break
+            outcome = self.mechanism(domain, term, active, stack, ours=ours)
+            if active and outcome is not None and not (ours and outcome.value not in _STOPS_OURS):
+                decided = outcome
+                self._decided_at_top(stack, term)
+        redirect = record.modifier("redirect")
+        if redirect is not None and not record.has_all:
+            active = live and decided is None
+            if active or self.all_lookups <= MAX_LOOKUPS:
+                outcome = self.redirect(domain, redirect, active, stack, ours=ours)
+                if active:
+                    decided = outcome
+                    self._decided_at_top(stack, redirect)
+        if live and decided is None:
+            decided = Result(PASS) if ours else Result(NEUTRAL, None, None, domain)
+        return decided
+
+    def mechanism(self, domain: str, term: Term, active: bool, stack: tuple[str, ...], *, ours: bool = False
+                  ) -> Result | None:
+        """The result a matching (or failing) term gives StackShift's mail; None when it does not match.
+        Inside StackShift's own record (`ours`) only errors count: its addresses pass there by definition."""
+        if term.name in ("ip4", "ip6"):
+            return self._networks(term, (term.network,), domain) if active and not ours else None
+        limit = self._count_lookup(term, active, domain)
+        if limit is not None:
+            return limit
+        if term.name == "ptr":
+            self._note(f"{term.where} (ptr) is deprecated and slow for receivers (RFC 7208 5.5); list the "
+                              "addresses with ip4:/ip6: instead.")
+            return None
+        target = self._target(term, domain)
+        if target is None:
+            return None
+        problem = dns_name_problem(target)
+        if problem:
+            return self._error(PERMERROR, f"{term.where}: {problem}", term, domain, active)
+        answer = self._answer(target, LOOKUP_TYPE[term.name])
+        if answer is None:
+            return Result(_INCOMPLETE) if active else None
+        if answer.transient:
+            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", term, domain,
+                               active)
+        if term.name == "include":
+            return self._include(domain, term, target, answer, active, stack)
+        rrs = answer.rrs(LOOKUP_TYPE[term.name])
+        if not rrs:
+            return self._count_void(term, active, domain)
+        if term.name == "mx" and len(rrs) > MAX_MX:
+            return self._error(PERMERROR, f"{term.text} finds {len(rrs)} MX records at {target}, and receivers "
+                                          f"evaluate at most {MAX_MX} (RFC 7208 4.6.4)",
+                               term, domain, active)
+        if not active or ours:
+            return None
+        if term.name == "exists":
+            self._note(f"{term.where} matches every sender, since {target} has an address: like "
+                                 f"{term.qualifier if term.qualifier != '+' else ''}all.")
+            return Result(RESULT_OF[term.qualifier], _qualifier_reason(term, f"{target} has an address"), term,
+                          domain)
+        if term.name == "a":
+            cidr = term.cidr4 if term.cidr4 is not None else 32
+            networks = tuple(ip_network(f"{r.text}/{cidr}", strict=False) for r in rrs if _is_ip4(r))
+            return self._networks(term, networks, domain)
+        return None
+
+    def _include(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
+                 stack: tuple[str, ...]) -> Result | None:
+        txt = answer.rrs("TXT")
+        if not txt:
+            void = self._count_void(term, active, domain)
+            if void is not None:
+                return void
+        records = [r.text for r in txt if is_spf(r.text)]
+        if len(records) != 1:
+            found = "no SPF record" if not records else f"{len(records)} SPF records"
+            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found}", term, domain, active)
+        if target in stack:
+            return self._error(PERMERROR, f"{term.text} makes a loop back to {target}, so receivers exceed the "
+                                          "lookup limit", term, domain, active)
+        record = parse(records[0])
+        if not record.valid:
+            return self._error(PERMERROR, f"the SPF record of {target} (reached through {term.text}) is broken: "
+                                          f"{record.problems[0].describe()}", term, domain, active)
+        ours = target == self.include
+        inner = self.frame(target, record, active, stack + (target,), ours=ours)
+        if not active or inner is None:
+            return None
+        if inner.value in (_INCOMPLETE, PERMERROR, TEMPERROR):
+            return inner
+        if inner.value != PASS:
+            return None  # 5.2: fail, softfail and neutral make the include not match
+        return Result(RESULT_OF[term.qualifier], _include_reason(term, self.include, ours), term, domain)
+
+    def redirect(self, domain: str, term: Term, active: bool, stack: tuple[str, ...], *, ours: bool = False
+                 ) -> Result | None:
+        limit = self._count_lookup(term, active, domain)
+        if limit is not None:
+            return limit
+        target = self._target(term, domain)
+        if target is None:
+            return Result(NEUTRAL, f"{term.text} depends on the sending host, so stackshift cannot follow it",
+                          term, domain) if active else None
+        problem = dns_name_problem(target)
+        if problem:
+            return self._error(PERMERROR, f"{term.where}: {problem}", term, domain, active)
+        answer = self._answer(target, "TXT")
+        if answer is None:
+            return Result(_INCOMPLETE) if active else None
+        if answer.transient:
+            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", term, domain,
+                               active)
+        if not answer.rrs("TXT"):
+            self._count_void(term, active, domain)
+        records = [r.text for r in answer.rrs("TXT") if is_spf(r.text)]
+        if len(records) != 1:
+            found = "no SPF record" if not records else f"{len(records)} SPF records"
+            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found} (RFC 7208 6.1)",
+                               term, domain, active)
+        if target in stack:
+            return self._error(PERMERROR, f"{term.text} makes a loop back to {target}, so receivers exceed the "
+                                          "lookup limit", term, domain, active)
+        record = parse(records[0])
+        if not record.valid:
+            return self._error(PERMERROR, f"the SPF record of {target} (reached through {term.text}) is broken: "
+                                          f"{record.problems[0].describe()}", term, domain, active)
+        return self.frame(target, record, active, stack + (target,), ours=ours or target == self.include)
+
+    # ------------------------------------------------------------ helpers
+
+    def _target(self, term: Term, domain: str) -> str | None:
+        spec = term.domain_spec if term.domain_spec is not None else domain
+        target = expand(spec, domain=domain, sender_domain=self.domain)
+        if target is None:
+            self._note(f"{term.where} depends on the sending host or address, so stackshift cannot "
+                                  "evaluate it; it is assumed not to match.")
+            return None
+        return canonical_name(target)
+
+    def _answer(self, name: str, rtype: str) -> Answer | None:
+        answer = self.fetched.get((name, rtype))
+        if answer is None:
+            self.needed.add((name, rtype))
+        return answer
+
+    def _count_lookup(self, term: Term, active: bool, domain: str) -> Result | None:
+        self.all_lookups += 1
+        if not active:
+            return None
+        self.lookups += 1
+        if self.lookups > MAX_LOOKUPS:
+            return Result(PERMERROR, f"the record needs more than {MAX_LOOKUPS} DNS lookups (include, a, mx, ptr, "
+                                     "exists, redirect, counted across nested records) by the time receivers reach "
+                                     f"{term.where} of {domain}", term, domain)
+        return None
+
+    def _count_void(self, term: Term, active: bool, domain: str) -> Result | None:
+        self.all_voids += 1
+        if not active:
+            return None
+        self.voids += 1
+        if self.voids > MAX_VOID_LOOKUPS:
+            return Result(PERMERROR, f"{self.voids} terms point at names with no records (at most "
+                                     f"{MAX_VOID_LOOKUPS} are allowed; the last is {term.where} of {domain})",
+                          term, domain)
+        return None
+
+    def _error(self, value: str, why: str, term: Term, domain: str, active: bool) -> Result | None:
+        if active:
+            return Result(value, why, term, domain)
+        if value == PERMERROR:
+            self.others.append(why)
+        return None
+
+    def _networks(self, term: Term, networks: tuple[Network, ...], domain: str) -> Result | None:
+        """The result of a term that lists addresses, for StackShift's: a match when they overlap its networks."""
+        overlapping = [n for n in self.ours if any(n.version == m.version and n.overlaps(m) for m in networks)]
+        if not overlapping:
+            return None
+        if term.qualifier == "+":
+            if all(any(n.version == m.version and n.subnet_of(m) for m in networks) for n in self.ours):
+                self._note(f"{term.where} lists StackShift's addresses directly; use include:"
+                                     f"{self.include} instead, so that changes to them reach you.")
+                return Result(PASS, None, term, domain)
+            return None
+        shown = ", ".join(str(n) for n in overlapping)
+        return Result(RESULT_OF[term.qualifier],
+                      _qualifier_reason(term, f"it covers StackShift's addresses ({shown})"), term, domain)
+
+    def _note_unreached(self, after_all: tuple[Term, ...], all_term: Term, domain: str) -> None:
+        for term in after_all:
+            if term.name == "include" and term.domain_spec and canonical_name(term.domain_spec) == self.include:
+                self._note(f"{term.where} of {domain} comes after {all_term.text}; receivers stop at "
+                                        "'all', so it is never evaluated (RFC 7208 5.1).")
+
+    def _decided_at_top(self, stack: tuple[str, ...], term: Term) -> None:
+        if len(stack) == 1:
+            self.top_term = term
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def _is_ip4(rr: Rr) -> bool:
+    return rr.type == "A" and rr.text.count(".") == 3
+
+
+def _include_reason(term: Term, include: str, ours: bool) -> str | None:
+    if term.qualifier == "+":
+        return None
+    if ours:
+        return (f"{term.where}: the qualifier {term.qualifier} turns StackShift's pass into "
+                f"{RESULT_OF[term.qualifier]}; write include:{include} with no qualifier")
+    return (f"{term.where}: the included record authorises StackShift, but the qualifier {term.qualifier} turns "
+            f"that into {RESULT_OF[term.qualifier]}")
+
+
+def _qualifier_reason(term: Term, because: str) -> str:
+    return f"{term.where} matches StackShift's mail first ({because}) and gives it {RESULT_OF[term.qualifier]}"
 
 
 def walk(domain: str, text: str, include: str, fetched: Fetched) -> Walk:
-    """Follow includes and redirects as a receiver would, counting DNS-querying terms and void lookups."""
-    state = Walk()
-    _visit(domain, text, include.lower(), fetched, state, visiting=(domain,))
+    """Evaluate the published record at `domain` for StackShift's addresses with the answers fetched so far."""
+    include = canonical_name(include)
+    state = Walk(domain=domain, include=include, fetched=fetched, ours=_our_networks(include, fetched))
+    if (include, "TXT") not in fetched:  # StackShift's networks: a term that covers them decides its mail
+        state.needed.add((include, "TXT"))
+    record = parse(text)
+    if record.valid:
+        state.result = state.frame(domain, record, True, (domain,))
     return state
 
 
-def _visit(domain: str, text: str, include: str, fetched: Fetched, state: Walk, visiting: tuple[str, ...]) -> None:
-    try:
-        terms = parse(text)
-    except SpfSyntaxError as exc:
-        state.errors.append(f"the SPF record of {domain} is invalid: {exc}")
-        return
-    has_all = any(t.kind == "all" for t in terms)
-    for term in terms:
-        if term.kind in _QUERYING or (term.kind == "redirect" and not has_all):
-            state.lookups += 1
-        if state.lookups > MAX_LOOKUPS:
-            return  # the verdict is known: no need to keep querying
-        target = (term.target or domain) if term.kind in _QUERYING or term.kind == "redirect" else None
-        if term.kind in ("include", "redirect") and target == include:
-            state.authorises = True
-        if target is None or "%" in target or term.kind == "ptr":
-            continue  # macros depend on the sender; ptr is only counted
-        if term.kind == "redirect" and has_all:
-            continue  # RFC 7208 6.1: redirect is ignored when the record has an 'all'
-        rtype = {"a": "A", "exists": "A", "mx": "MX"}.get(term.kind, "TXT")
-        answer = fetched.get((target, rtype))
-        if answer is None:
-            state.needed.add((target, rtype))
-            continue
-        if answer.transient:
-            state.transient.append(f"{term.text} could not be looked up: {answer.problem}")
-            continue
-        if rtype != "TXT":
-            if not answer.rrs(rtype):
-                state.voids += 1
-            continue
-        spf_records = [r.text for r in answer.rrs("TXT") if is_spf(r.text)]
-        if not answer.rrs("TXT"):
-            state.voids += 1
-        if len(spf_records) != 1:
-            count = "no SPF record" if not spf_records else f"{len(spf_records)} SPF records"
-            state.errors.append(f"{term.text} points at {target}, which has {count}")
-        elif target in visiting:
-            state.errors.append(f"{term.text} makes a loop back to {target}")
-        else:
-            _visit(target, spf_records[0], include, fetched, state, visiting + (target,))
+def _our_networks(include: str, fetched: Fetched) -> tuple[Network, ...]:
+    answer = fetched.get((include, "TXT"))
+    if answer is None or answer.transient:
+        return ()
+    records = [r.text for r in answer.rrs("TXT") if is_spf(r.text)]
+    if len(records) != 1:
+        return ()
+    record = parse(records[0])
+    return tuple(t.network for t in record.mechanisms if t.network is not None and t.qualifier == "+")
+
+
+# ---------------------------------------------------------------- the verdict
 
 
 def evaluate(answer: Answer, *, include: str, expected: str, fetched: Fetched) -> Verdict:
-    """The verdict on the TXT answer at the domain, once `walk()` needs nothing more."""
+    """The verdict on the TXT answer at the domain (CNAME chain included), once `walk()` needs nothing more."""
     name = answer.name
-    texts = [r.text for r in answer.rrs("TXT")]
-    spf_texts = [t for t in texts if is_spf(t)]
+    txt = answer.rrs("TXT")
+    spf_texts = [r.text for r in txt if is_spf(r.text)]
     if not spf_texts:
-        defect = next((d for d in (diagnose.value_defect(t, "v=spf1") for t in texts) if d), None)
-        if defect:
-            return Verdict(FAILED, f"The SPF record at {name} is damaged: {defect}")
+        near_miss = _near_miss(name, txt, expected)
+        if near_miss:
+            return Verdict(FAILED, near_miss)
         return Verdict(MISSING, f"No SPF record (TXT starting with v=spf1) at {name}. Publish: {expected}")
     if len(spf_texts) > 1:
-        merged = merge(spf_texts, include)
-        return Verdict(
-            FAILED,
-            f"{name} has {len(spf_texts)} SPF records; receivers then ignore SPF entirely (permerror). "
-            f"Replace them with this single record: {merged}",
-        )
+        return Verdict(FAILED, f"{name} has {len(spf_texts)} SPF records; receivers then ignore SPF entirely "
+                               f"(permerror). {_replace_with(spf_texts, include, fetched, name, 'them with this single record')}")
     text = spf_texts[0]
     defect = diagnose.value_defect(text, "v=spf1")
     if defect:
-        return Verdict(FAILED, f"The SPF record at {name} is damaged: {defect}")
+        return Verdict(FAILED, f"The SPF record at {name} is damaged: {visible(defect)}")
+    record = parse(text)
+    if not record.valid:
+        return Verdict(FAILED, _syntax_explanation(name, record, include, fetched))
     state = walk(name, text, include, fetched)
-    if state.errors and not state.lookups > MAX_LOOKUPS:
-        return Verdict(FAILED, f"SPF evaluation fails: {state.errors[0]}; receivers treat the record as broken "
-                               "(permerror).")
+    result = state.result if state.result and state.result.value != _INCOMPLETE else \
+        Result(TEMPERROR, "not every lookup it needs was made")
+    if result.value == PASS:
+        return Verdict(VERIFIED, _verified_notes(name, record, state, fetched) or None)
+    if result.value == TEMPERROR:
+        return Verdict(PENDING, f"The SPF check could not finish: {result.why}. Receivers get a temporary error "
+                                "(temperror) until it answers; verify again later.")
+    if result.value == PERMERROR:
+        return Verdict(FAILED, _permerror_explanation(name, result, state))
+    return Verdict(FAILED, _unauthorised_explanation(name, text, result, state, fetched))
+
+
+def _syntax_explanation(name: str, record: Record, include: str, fetched: Fetched) -> str:
+    first = record.problems[0]
+    more = len(record.problems) - 1
+    also = f" ({more} more term{'s' if more > 1 else ''} also broken)" if more else ""
+    return (f"The SPF record at {name} has a syntax error in {first.describe()}{also}. Receivers treat the whole "
+            "record as a permanent error (permerror, RFC 7208 4.6), so SPF fails for all mail from "
+            f"{name}. {_replace_with([record.text], include, fetched, name, 'it with')}")
+
+
+def _permerror_explanation(name: str, result: Result, state: Walk) -> str:
+    why = result.why or "the evaluation fails"
     if state.lookups > MAX_LOOKUPS:
-        return Verdict(
-            FAILED,
-            f"The SPF record at {name} needs more than {MAX_LOOKUPS} DNS lookups (include, a, mx, ptr, exists, "
-            "redirect, counted across nested records), so receivers reject it (permerror). Remove includes you "
-            "no longer use, or replace a and mx terms with ip4:/ip6: ranges.",
-        )
+        return (f"The SPF record at {name} needs more than {MAX_LOOKUPS} DNS lookups (include, a, mx, ptr, exists, "
+                "redirect, counted across nested records), so receivers reject it (permerror) before they reach "
+                f"include:{state.include}. {_LIMIT_ADVICE}")
     if state.voids > MAX_VOID_LOOKUPS:
-        return Verdict(
-            FAILED,
-            f"The SPF record at {name} has {state.voids} terms that point at names with no records (at most "
-            f"{MAX_VOID_LOOKUPS} are allowed), so receivers treat it as an error. Remove the terms for names "
-            "that no longer exist.",
-        )
-    if state.transient and not state.authorises:
-        return Verdict(PENDING, f"The SPF check could not finish: {state.transient[0]}. Verify again later.")
-    if not state.authorises:
-        return Verdict(
-            FAILED,
-            f"The SPF record at {name} does not authorise StackShift (include:{include}). Replace it with: "
-            f"{merge([text], include)}",
-        )
-    return Verdict(VERIFIED, None)
+        return (f"The SPF record at {name} has {state.voids} terms that point at names with no records (at most "
+                f"{MAX_VOID_LOOKUPS} are allowed), so receivers treat it as an error (permerror). Remove the terms "
+                "for names that no longer exist.")
+    return (f"SPF evaluation fails: {why}; receivers treat the record as broken (permerror), so SPF fails for mail "
+            "from StackShift. Remove or fix that term.")
 
 
-def merge(texts: list[str], include: str) -> str:
-    """One SPF record with every mechanism of `texts` plus our include, before the final 'all'.
+def _unauthorised_explanation(name: str, text: str, result: Result, state: Walk, fetched: Fetched) -> str:
+    reason = result.why
+    unreached = [n for n in state.notes if "never evaluated" in n]
+    record = parse(text)
+    redirect = record.modifier("redirect")
+    if reason is None and unreached:
+        reason = unreached[0].rstrip(".")
+    elif reason is None and redirect is not None and record.has_all:
+        reason = (f"{redirect.where} is ignored because the record has an 'all' mechanism (RFC 7208 6.1)")
+    because = f": {reason}" if reason else ""
+    return (f"The SPF record at {name} does not authorise StackShift (include:{state.include}){because}. "
+            f"{_replace_with([text], state.include, fetched, name, 'it with')}")
 
-    Redirects become includes when an 'all' is kept, because a redirect is ignored next to an 'all'.
+
+def _verified_notes(name: str, record: Record, state: Walk, fetched: Fetched) -> str:
+    notes: list[str] = []
+    final = next((t for t in record.mechanisms if t.name == "all"), None)
+    if final is not None and final.qualifier == "+":
+        fixed = merge([record.text], state.include, fetched=fetched, domain=name, final_all="~all")
+        instead = f" Replace it with: {fixed.record}" if fixed.record else ""
+        notes.append(f"{final.text} authorises every host on the Internet to send mail as {name}, so SPF protects "
+                     f"nothing; use ~all or -all.{instead}")
+    elif final is not None and final.qualifier == "?":
+        notes.append(f"{final.text} gives every other host a neutral result, which protects {name} no better than "
+                     "having no SPF record; use ~all or -all.")
+    notes += [n for n in state.notes if "never evaluated" not in n]
+    if state.others:
+        notes.append(f"Mail from StackShift passes, but mail from the domain's other senders fails SPF "
+                     f"(permerror): {state.others[0]}.")
+    elif state.all_lookups > MAX_LOOKUPS:
+        notes.append(f"Mail from StackShift passes, but the whole record needs more than {MAX_LOOKUPS} DNS "
+                     "lookups, so mail from the senders listed after it fails SPF (permerror). " + _LIMIT_ADVICE)
+    elif state.all_voids > MAX_VOID_LOOKUPS:
+        notes.append(f"Mail from StackShift passes, but {state.all_voids} terms point at names with no records "
+                     f"(at most {MAX_VOID_LOOKUPS}), so mail from other senders fails SPF (permerror).")
+    return " ".join(notes)
+
+
+def _near_miss(name: str, txt: list[Rr], expected: str) -> str | None:
+    """A TXT record that was meant to be SPF but is not one: receivers ignore it, so it must be explained."""
+    for rr in txt:
+        text = rr.text
+        lowered = text.lower()
+        defect = diagnose.value_defect(text, "v=spf1")
+        if defect and "v=spf1" in lowered:
+            return f"The SPF record at {name} is damaged: {visible(defect)}"
+        if lowered.startswith("v=spf1"):
+            if len(rr.strings) > 1 and rr.strings[0].lower().endswith("v=spf1"):
+                shown = " ".join(f'"{visible(s)}"' for s in rr.strings[:3])
+                return (f"The TXT record at {name} is published as the strings {shown}, which receivers join "
+                        f"without a space into \"{visible(text[:20])}…\": v=spf1 must be followed by a space, so it "
+                        "is not an SPF record. Put a space at the end of the first string (or publish one "
+                        f"string): {visible(rr.strings[0])} {visible(''.join(rr.strings[1:]))}")
+            return (f"The TXT record at {name} starts with \"{visible(text[:12])}\": v=spf1 must be followed by a "
+                    "space, so receivers do not read it as an SPF record.")
+        if lowered.lstrip().startswith("v=spf1"):
+            return (f"The SPF record at {name} starts with a space or another invisible character, so receivers do "
+                    f"not read it as SPF. Publish it without: {visible(text.strip())}")
+        if lowered.startswith(("spf1 ", "v=spf2", "v=spf ", "v-spf1", "v:spf1")):
+            return (f"The TXT record at {name} (\"{visible(text[:40])}\") looks like SPF but does not start with "
+                    f"v=spf1, so receivers ignore it. Publish: {expected}")
+    return None
+
+
+# ---------------------------------------------------------------- the record to suggest
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    record: str | None  # None when no valid record within the limits can be built
+    dropped: tuple[str, ...] = ()  # broken terms left out
+    lookups: int = 0
+    blocking: tuple[str, ...] = ()  # valid terms left out because they keep StackShift's mail from passing
+
+
+def _replace_with(texts: list[str], include: str, fetched: Fetched, domain: str, what: str) -> str:
+    suggestion = suggest(texts, include, fetched, domain)
+    without = [f'"{visible(t)}", which is not valid SPF' for t in suggestion.dropped]
+    without += [f'"{visible(t)}", which keeps StackShift\'s mail from passing' for t in suggestion.blocking]
+    dropped = f" (without {'; without '.join(without)})" if without else ""
+    if suggestion.record:
+        return f"Replace {what}{dropped}: {suggestion.record}"
+    if suggestion.lookups > MAX_LOOKUPS:
+        return (f"Adding include:{include} would make the record need {suggestion.lookups} DNS lookups, more than "
+                f"{MAX_LOOKUPS}: first remove includes you no longer use, or replace a and mx terms with ip4:/ip6: "
+                f"ranges, then add include:{include} before the 'all' term.")
+    return f"Remove the terms named above, and add include:{include} before the 'all' term."
+
+
+def suggest(texts: list[str], include: str, fetched: Fetched, domain: str) -> Suggestion:
+    """The merged record, checked the way receivers will evaluate it: a term that still keeps StackShift's mail
+    from passing (a '-ip4:' covering its addresses, an include whose record is broken) is left out as well."""
+    blocking: list[str] = []
+    for _ in range(MAX_LOOKUPS):
+        suggestion = merge(texts, include, fetched=fetched, domain=domain, without=blocking)
+        if suggestion.record is None:
+            return suggestion
+        state = walk(domain, suggestion.record, include, fetched)
+        result = state.result
+        if state.needed or result is None or result.value in (PASS, TEMPERROR, _INCOMPLETE):
+            return replace(suggestion, blocking=tuple(blocking))
+        term = state.top_term
+        if term is None or term.name == "all" or term.text in blocking:
+            return Suggestion(None, suggestion.dropped, blocking=tuple(blocking))
+        blocking.append(term.text)
+    return Suggestion(None, blocking=tuple(blocking))
+
+
+def merge(texts: list[str], include: str, *, fetched: Fetched | None = None, domain: str | None = None,
+          final_all: str | None = None, without: list[str] | tuple[str, ...] = ()) -> Suggestion:
+    """One valid SPF record with every live term of `texts` and our include before the final 'all'.
+
+    Broken terms and terms after 'all' (which no receiver evaluates) are left out. Redirects become includes
+    when an 'all' is kept, because a redirect is ignored next to an 'all'. When `fetched` is given, the result
+    must stay within the lookup limit, counting what nested records need, or no record is suggested.
     """
-    terms: list[str] = []
-    final_all: str | None = None
-    redirects: list[str] = []
+    include = canonical_name(include)
     ours = f"include:{include}"
+    terms: list[str] = []
+    modifiers: list[str] = []
+    dropped: list[str] = []
+    redirects: list[str] = []
+    kept_all: str | None = None
+
+    left_out = {t.lower() for t in without}
+
+    def add(into: list[str], text: str) -> None:
+        if text.lower() not in left_out and text.lower() not in (t.lower() for t in into):
+            into.append(text)
+
     # The user's own records first, so their 'all' qualifier is the one kept.
-    for text in sorted(texts, key=lambda t: ours.lower() in t.lower()):
-        try:
-            parsed = parse(text)
-        except SpfSyntaxError:
-            parsed = [Term("unknown", text=w) for w in text.split()[1:]]
-        for term in parsed:
-            if term.kind == "all":
-                final_all = final_all or term.text
-            elif term.kind == "redirect":
-                redirects.append(term.target or "")
-            elif term.text.lower() not in (t.lower() for t in terms):
-                terms.append(term.text)
-    if ours.lower() not in (t.lower() for t in terms):
-        terms.append(ours)
-    if final_all:
-        terms += [f"include:{r}" for r in redirects if f"include:{r}".lower() not in (t.lower() for t in terms)]
-        terms.append(final_all)
+    for text in sorted(texts, key=lambda t: ours in t.lower()):
+        record = parse(text) if is_spf(text) else parse("v=spf1")
+        dropped += [p.text for p in record.problems if p.text not in dropped]
+        for term in record.mechanisms:
+            if term.name == "all":
+                kept_all = kept_all or term.text
+                break
+            if term.name == "include" and term.domain_spec and canonical_name(term.domain_spec) == include:
+                continue
+            add(terms, term.text)
+        for term in record.terms:
+            if term.name == "redirect" and term.domain_spec:
+                if canonical_name(term.domain_spec) != include:
+                    redirects.append(term.domain_spec)
+            elif term.modifier and not (term.name == "exp" and any(m.lower().startswith("exp=") for m in modifiers)):
+                add(modifiers, term.text)
+    terms.append(ours)
+    kept_all = final_all or kept_all
+    if kept_all:
+        for target in redirects:
+            add(terms, f"include:{target}")
+        if kept_all.lower() in left_out:
+            kept_all = "~all"
+        terms.append(kept_all)
     elif redirects:
-        terms.append(f"redirect={redirects[0]}")
+        modifiers.append(f"redirect={redirects[0]}")
     else:
         terms.append("~all")
-    return " ".join(["v=spf1", *terms])
+    merged = " ".join(["v=spf1", *terms, *modifiers])
+    if not parse(merged).valid:
+        return Suggestion(None, tuple(dropped))
+    if fetched is not None:
+        lookups = static_lookups(merged, include, fetched, domain or include)
+        if lookups > MAX_LOOKUPS:
+            return Suggestion(None, tuple(dropped), lookups)
+    return Suggestion(merged, tuple(dropped))
+
+
+def static_lookups(text: str, include: str, fetched: Fetched, domain: str) -> int:
+    """How many DNS-querying terms a receiver may evaluate in `text`, counting nested records already fetched."""
+    state = Walk(domain=domain, include=canonical_name(include), fetched=fetched)
+    state.frame(domain, parse(text), False, (domain,))
+    return state.all_lookups
 
 
 def include_of(expected: str) -> str | None:
     """Our include, from the expected record 'v=spf1 include:spf.stackshift.email ~all'."""
-    try:
-        return next((t.target for t in parse(expected) if t.kind == "include" and t.target), None)
-    except SpfSyntaxError:
+    if not is_spf(expected):
         return None
+    return next((canonical_name(t.domain_spec) for t in parse(expected).mechanisms
+                 if t.name == "include" and t.domain_spec), None)
