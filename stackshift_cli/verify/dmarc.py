@@ -107,10 +107,10 @@ def read(text: str) -> Policy:
     testing = _choice(tags, "t", ("y", "n"), "n", notes) == "y"
     removed = [t for t in REMOVED_TAGS if t in tags]
     if removed:
-        notes.append(f"{', '.join(t + '=' for t in removed)} {'was' if len(removed) == 1 else 'were'} removed by "
-                     "RFC 9989: current receivers ignore "
-                     f"{'it' if len(removed) == 1 else 'them'} (older ones still read "
-                     f"{'it' if len(removed) == 1 else 'them'})")
+        one = len(removed) == 1
+        notes.append(f"The {' and '.join(t + '=' for t in removed)} tag{'' if one else 's'} {'was' if one else 'were'} "
+                     f"removed by RFC 9989: current receivers ignore {'it' if one else 'them'} (older ones still read "
+                     f"{'it' if one else 'them'})")
     sp = tags.get("sp", "").lower() or None
     return Policy(text, tags, policy=policy, subdomain_policy=sp if sp in POLICIES else None, psd=psd,
                   testing=testing, aspf=aspf, adkim=adkim, problem=problem, fallback=fallback, notes=tuple(notes))
@@ -122,8 +122,8 @@ def _choice(tags: dict[str, str], name: str, allowed: tuple[str, ...], default: 
         return default
     if value.lower() in allowed:
         return value.lower()
-    notes.append(f"{name}={visible(value)} is not valid ({' or '.join(allowed)}); receivers use the default, "
-                 f"{name}={default}")
+    notes.append(f"The value {name}={visible(value)} is not valid ({' or '.join(allowed)}); receivers use the "
+                 f"default, {name}={default}")
     return default
 
 
@@ -135,12 +135,12 @@ def _report_uris(name: str, tags: dict[str, str], notes: list[str]) -> bool:
     for uri in filter(None, (u.strip() for u in tags[name].split(","))):
         bare = _SIZE_SUFFIX.sub("", uri)
         if bare != uri:
-            notes.append(f"the size limit in {name}={visible(uri)} is obsolete: RFC 9989 receivers ignore it")
+            notes.append(f"The size limit in {name}={visible(uri)} is obsolete: RFC 9989 receivers ignore it")
         if _URI.fullmatch(bare):
             valid = True
         else:
-            notes.append(f"{name}= holds '{visible(uri)}', which is not a URI, so reports cannot be sent there; "
-                         "write addresses as mailto:dmarc@example.com")
+            notes.append(f"The tag {name}= holds '{visible(uri)}', which is not a URI, so reports cannot be sent "
+                         "there; write addresses as mailto:dmarc@example.com")
     return valid
 
 
@@ -303,10 +303,10 @@ def _inherited(name: str, domain: str, expected: str, inherited: _Walked, return
     if policy.problem:
         return Judgement(Verdict(MISSING, f"No DMARC record at {name}; the record that would apply, at "
                                           f"{found.location}, is invalid ({policy.problem}). Publish: {expected}"))
-    effective = found.effective_policy
-    which = f"sp={effective} applies to it" if policy.subdomain_policy else f"p={effective} applies to it"
+    tag = "sp" if policy.subdomain_policy else "p"
     notes = [f"No DMARC record at {name}; the record at {found.location} ({policy.summary()}) applies to it, found "
-             f"by the DNS tree walk (RFC 9989 4.10): {which}. Publish your own only to set a different policy"]
+             f"by the DNS tree walk (RFC 9989 4.10), so receivers apply {tag}={found.effective_policy} to {domain}. "
+             "Publish your own only to set a different policy"]
     notes += _policy_notes(found, domain, return_path)
     return Judgement(Verdict(VERIFIED, _sentences(notes)), found)
 
@@ -316,15 +316,15 @@ def _policy_notes(applied: Applied, domain: str, return_path: str | None) -> lis
     notes: list[str] = []
     if policy.fallback:
         notes.append(f"The DMARC record at {applied.location}: {policy.fallback}")
-    if policy.testing and applied.effective_policy != "none":
+    if policy.testing:
         notes.append(f"t=y marks the policy as a test: receivers are asked not to apply p={applied.effective_policy} "
-                     "yet, and some treat the domain as still testing")
+                     "fully yet, and some treat the domain as still testing")
     if policy.aspf == "s":
         bounce = return_path or f"a name under {domain}"
         notes.append(f"aspf=s (strict SPF alignment) means mail sent through StackShift can never align SPF: its "
                      f"return path is {bounce}, not {domain} itself. DMARC still passes through DKIM "
                      f"(d={domain} aligns under adkim=r and adkim=s); set aspf=r to align SPF too")
-    notes += [n[:1].upper() + n[1:] for n in policy.notes]
+    notes += policy.notes
     return notes
 
 
