@@ -159,10 +159,14 @@ class Ui:
     # ------------------------------------------------------------ domains
 
     def domain(self, domain: Domain, *, show_key_path: bool = False) -> None:
-        """One domain with every field and its records (`show`, `verify`)."""
+        """One domain with every field, the bulk-sender requirements DNS shows, and its records (`show`)."""
+        from stackshift_cli.requirements import requirements
+
+        found = domain.requirements or requirements(domain)
         data = domain.to_json()
         if show_key_path:
             data["dkimPrivateKeyPath"] = domain.dkim_key_path
+        data["bulkSenderRequirements"] = [r.to_json() for r in found]
         if self.json:
             self.emit_json(data)
             return
@@ -170,6 +174,8 @@ class Ui:
         if not self.stdout_tty:
             for key, value in fields:
                 self.line(f"{key}\t{value}")
+            for r in found:
+                self.line(f"requirement.{r.key}\t{_met_word(r.met)}: {r.description} ({r.detail})")
             self.line()
             self._plain_records(list(domain.records))
             return
@@ -178,6 +184,13 @@ class Ui:
         for key, value in fields:
             shown = self.status_text(value) if key.endswith("tatus") else _escape(value)
             console.print(f"[bold]{key.ljust(width)}[/bold]  {shown}" if self.color else f"{key.ljust(width)}  {shown}")
+        self.line()
+        self.line("Bulk-sender requirements (Gmail, Yahoo, Outlook) that DNS shows:")
+        for r in found:
+            word = _met_word(r.met)
+            style = {"yes": "verified", "no": "failed"}.get(word, "pending")
+            mark = self.status_text(style).replace(style, word.ljust(7))
+            console.print(f"  {mark} {_escape(r.description)}: {_escape(r.detail)}")
         self.line()
         self._records_table(list(domain.records))
         self.info(f"Full values: stackshift domains records {domain.name}")
@@ -208,6 +221,10 @@ class Ui:
             label = row[0] if to_unicode(row[0]) == row[0] else f"{row[0]} ({to_unicode(row[0])})"
             table.add_row(_escape(label), *(self.status_text(c) for c in row[1:6]), row[6], row[7])
         self.console().print(table)
+
+
+def _met_word(met: bool | None) -> str:
+    return {True: "yes", False: "no"}.get(met, "unknown")
 
 
 def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str]]:

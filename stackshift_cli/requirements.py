@@ -67,20 +67,20 @@ def requirements(domain: Domain, dmarc: DmarcFacts | None = None) -> tuple[Requi
     found = []
     found.append(Requirement("spf", spf_ok, "SPF passes for mail sent through StackShift",
                              f"{name} authorises StackShift" if spf_ok else state(SPF)))
-    found.append(Requirement("dkim", dkim_ok, f"DKIM: the signing key is published (d={name})",
+    found.append(Requirement("dkim", dkim_ok, f"DKIM key published for d={name}",
                              "the key record matches" if dkim_ok else state(DKIM)))
     if dmarc_ok and dmarc is not None:
         where = "its own record" if dmarc.own else "the record it inherits"
         dmarc_detail = f"p={dmarc.policy} from {dmarc.location} ({where})"
     else:
         dmarc_detail = "a DMARC policy applies" if dmarc_ok else state(DMARC)
-    found.append(Requirement("dmarc", dmarc_ok, "DMARC: a policy of at least p=none applies", dmarc_detail))
+    found.append(Requirement("dmarc", dmarc_ok, "DMARC policy of at least p=none", dmarc_detail))
     found.append(_alignment(domain, status, checked, dmarc))
     return tuple(found)
 
 
 def _alignment(domain: Domain, status: dict[str, str], checked: bool, dmarc: DmarcFacts | None) -> Requirement:
-    description = "DMARC alignment: DKIM or SPF matches the From: domain"
+    description = "DMARC alignment (DKIM or SPF matches the From: domain)"
     if not checked:
         return Requirement("alignment", None, description, "not checked yet")
     name = domain.name

@@ -126,6 +126,19 @@ def delete(
         ui.line(line)
 
 
+def _report_check_error(ui, domain, exc: BaseException) -> None:
+    """One domain of `verify --all` could not be checked: say so now (the others go on)."""
+    import traceback
+
+    from stackshift_cli.escape import visible
+
+    if ui.debug:
+        traceback.print_exception(exc, file=ui.stderr)
+    ui.error(f"{domain.name} could not be checked: internal error: {type(exc).__name__}: {visible(str(exc))}",
+             "This is a bug in stackshift; the other domains are still checked. Run again with --debug for the "
+             "traceback and report it.")
+
+
 @app.command()
 def verify(
     ctx: typer.Context,
@@ -183,7 +196,9 @@ def verify(
             save=backend.save_check,
             schedule=schedule,
             fail_fast=fail_fast,
+            isolate=all_domains,
             on_result=display.result,
+            on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
         )
         display.start(domains, progress)
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from stackshift_cli.domain import FAILED, VERIFIED, Domain
-from stackshift_cli.errors import ExitCode
+from stackshift_cli.errors import ExitCode, StackshiftError
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 15 * 60.0
@@ -51,6 +51,7 @@ class Progress:
     deadline: float | None = None
     timed_out: bool = False
     stopped_on_failure: bool = False
+    errors: int = 0  # checks that raised an unexpected error (with `isolate`)
 
 
 @dataclass
@@ -58,16 +59,21 @@ class Runner:
     """Checks domains in worker threads and hands each result to `save` in the calling thread.
 
     `check` must not touch anything the calling thread uses (the local store's SQLite connection is
-    single-threaded); `save` stores a result and returns what was stored.
+    single-threaded); `save` stores a result and returns what was stored. With `isolate`, an unexpected error
+    in one domain's check (a bug, not a StackshiftError such as an unreachable API) is reported on that domain
+    alone: it keeps its stored status, the error goes into its explanations and `check_error`, nothing is
+    stored for it, and every other domain is still checked.
     """
 
     check: Callable[[Domain], Domain]
     save: Callable[[Domain], Domain] = lambda d: d
     schedule: Schedule | None = None  # None: check once
     fail_fast: bool = False
+    isolate: bool = False
     in_flight: int = MAX_IN_FLIGHT
     on_result: Callable[[Domain | None, Domain, Progress], None] = lambda old, new, progress: None
     on_wait: Callable[[Progress], None] = lambda progress: None
+    on_error: Callable[[Domain, BaseException], None] = lambda domain, exc: None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -105,12 +111,13 @@ class Runner:
         return progress
 
     def _round(self, pool: ThreadPoolExecutor, todo: list[Domain], progress: Progress) -> None:
-        pending: set[Future] = {pool.submit(self.check, d) for d in todo}
+        submitted: dict[Future, Domain] = {pool.submit(self.check, d): d for d in todo}
+        pending: set[Future] = set(submitted)
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    checked = self.save(future.result())
+                    checked = self._stored(future, submitted[future], progress)
                     old = progress.results.get(checked.id)
                     progress.results[checked.id] = checked
                     progress.checks += 1
@@ -122,9 +129,39 @@ class Runner:
             for future in pending:
                 future.cancel()
 
+    def _stored(self, future: Future, domain: Domain, progress: Progress) -> Domain:
+        """The stored result of one check, or (isolated) the domain as it was, carrying the error."""
+        try:
+            result = future.result()
+        except StackshiftError:
+            raise
+        except Exception as exc:
+            if not self.isolate:
+                raise
+            progress.errors += 1
+            self.on_error(domain, exc)
+            return unchecked(domain, exc)
+        return self.save(result)
+
+
+def unchecked(domain: Domain, exc: BaseException) -> Domain:
+    """`domain` unchanged but for the error that kept it from being checked, in every record's explanation."""
+    from dataclasses import replace
+
+    from stackshift_cli.escape import visible
+
+    error = visible(f"internal error: {type(exc).__name__}: {exc}")[:300]
+    note = (f"Not checked: stackshift hit an {error}; the status shown is from the last check. This is a bug in "
+            "stackshift: run again with --debug for the traceback and report it.")
+    records = tuple(replace(r, explanation=note) for r in domain.records)
+    return replace(domain, records=records, check_error=f"Not checked: {error}")
+
 
 def exit_code(domains: Sequence[Domain]) -> ExitCode:
-    """0 when every domain is verified, 3 when any failed, else 4 (pending)."""
+    """1 when a domain could not be checked at all, else 0 when every domain is verified, 3 when any failed,
+    else 4 (pending)."""
+    if any(d.check_error for d in domains):
+        return ExitCode.ERROR
     statuses = {d.status for d in domains}
     if FAILED in statuses:
         return ExitCode.VERIFICATION_FAILED
