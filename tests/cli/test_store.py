@@ -158,3 +158,33 @@ def test_many_processes_at_once_lose_nothing(data_dir):
     assert len(list((data_dir / "keys").glob("*.pem"))) == 200
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_store_of_schema_1_is_migrated_in_place(local_cli, data_dir):
+    from stackshift_cli.backends.local import MIGRATIONS
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(data_dir / "stackshift.db") as conn:
+        conn.executescript(MIGRATIONS[0])
+        conn.execute("INSERT INTO domains (id, name, status, dkim_selector, inbound, key_file, created_at) "
+                     "VALUES ('dom_0123456789abcdef', 'example.com', 'pending', 'stackshift', 0, "
+                     "'dom_0123456789abcdef.pem', '2026-01-01T00:00:00Z')")
+        conn.execute("PRAGMA user_version = 1")
+    result = local_cli("domains", "show", "example.com", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["met"] for r in result.json()["bulkSenderRequirements"]] == [None] * 4
+    with sqlite3.connect(data_dir / "stackshift.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "requirements" in [row[1] for row in conn.execute("PRAGMA table_info(domains)")]
+
+
+@pytest.mark.parametrize("stored", ["not json", "[1, 2]", '{"a": 1}', "[" + '{"requirement": "spf"},' * 3 + "{}]",
+                                    '[{"requirement": "spf", "met": "yes", "description": 1, "detail": []}]'])
+def test_stored_requirements_that_are_not_valid_are_ignored(local_cli, data_dir, stored):
+    local_cli("domains", "create", "example.com")
+    with sqlite3.connect(data_dir / "stackshift.db") as conn:
+        conn.execute("UPDATE domains SET requirements = ?", (stored,))
+    result = local_cli("domains", "show", "example.com", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["requirement"] for r in result.json()["bulkSenderRequirements"]] == [
+        "spf", "dkim", "dmarc", "alignment"]

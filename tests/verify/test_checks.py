@@ -337,3 +337,100 @@ def test_when_no_authoritative_server_answers_the_resolver_decides(dnslab, zone,
     closed_port = dnslab.port + 1 if dnslab.port < 65000 else dnslab.port - 1
     result = judge(lab_settings(dnslab, **{"dns.authoritative_port": closed_port}), zone, record)
     assert result.status == "verified" and "the resolver" in result.explanation and "decided" in result.explanation
+
+
+# ---------------------------------------------------------------- issue 8: CNAMEs, failures inside includes, shapes
+
+
+def test_spf_reached_through_a_cname_out_of_the_zone_verifies_without_a_cache_note(dnslab, zone, settings, expected):
+    sender = f"mail.{zone}"
+    hosted = f"spf-{zone.replace('.', '-')}.other.test"
+    dnslab.publish(hosted, "TXT", "v=spf1 include:spf.stackshift.email ~all")
+    dnslab.publish(sender, "CNAME", hosted + ".")
+    try:
+        result = judge(settings, sender, expected(sender)["spf"])
+    finally:
+        dnslab.remove(hosted)
+    assert result.status == "verified", result.explanation
+    assert result.explanation is None  # the resolver and the servers agree: no "still answers from its cache"
+
+
+def test_dmarc_cname_to_a_hosted_dmarc_service_verifies(dnslab, zone, settings, expected):
+    hosted = f"{zone}.dmarc.other.test"
+    dnslab.publish(hosted, "TXT", "v=DMARC1; p=quarantine; rua=mailto:reports@other.test")
+    dnslab.publish(f"_dmarc.{zone}", "CNAME", hosted + ".")
+    try:
+        result = judge(settings, zone, expected(zone)["dmarc"])
+    finally:
+        dnslab.remove(hosted)
+    assert result.status == "verified", result.explanation
+    assert result.explanation is None
+
+
+def test_spf_include_that_fails_in_dns_before_ours_is_pending_and_named(dnslab, zone, settings, expected):
+    dnslab.publish(zone, "TXT", "v=spf1 include:_spf.servfail.test include:spf.stackshift.email ~all")
+    result = judge(settings, zone, expected(zone)["spf"])
+    assert result.status == "pending"
+    assert "include:_spf.servfail.test could not be looked up" in result.explanation
+
+
+def test_spf_include_that_fails_in_dns_after_ours_does_not_matter(dnslab, zone, settings, expected):
+    dnslab.publish(zone, "TXT", "v=spf1 include:spf.stackshift.email include:_spf.servfail.test ~all")
+    assert judge(settings, zone, expected(zone)["spf"]).status == "verified"
+
+
+def test_spf_syntax_error_before_our_include_fails_naming_the_term(dnslab, zone, settings, expected):
+    dnslab.publish(zone, "TXT", "v=spf1 ip4:192.0.2.1/33 include:spf.stackshift.email ~all")
+    result = judge(settings, zone, expected(zone)["spf"])
+    assert result.status == "failed"
+    assert 'term 1 ("ip4:192.0.2.1/33", at character 8)' in result.explanation
+    assert "v=spf1 include:spf.stackshift.email ~all" in result.explanation
+
+
+def test_a_published_name_that_is_not_a_dns_name_fails_instead_of_crashing(dnslab, zone, settings, expected):
+    long_label = "x" * 64
+    dnslab.publish(zone, "TXT", f"v=spf1 include:{long_label}.example.test include:spf.stackshift.email ~all")
+    result = judge(settings, zone, expected(zone)["spf"])
+    assert result.status == "failed" and "not a valid DNS name" in result.explanation
+
+
+def test_a_record_name_that_is_not_a_dns_name_fails_instead_of_crashing(zone, settings):
+    record = DnsRecord("TXT", f"a..b.{zone}", "a..b", "v=DMARC1; p=none;", purpose="dmarc")
+    result = judge(settings, zone, record)
+    assert result.status == "failed" and "empty label" in result.explanation
+
+
+def test_cname_published_with_the_zone_appended_twice_is_diagnosed(dnslab, zone, settings, expected):
+    record = expected(zone)["returnPath"]
+    dnslab.publish(f"{record.name}.{zone}", "CNAME", record.value + ".")
+    result = judge(settings, zone, record)
+    assert result.status == "missing"
+    assert f"{record.name}.{zone}" in result.explanation and "appends the domain" in result.explanation
+
+
+def test_apex_addresses_beside_a_missing_spf_record_are_not_a_wrong_type(dnslab, zone, settings, expected):
+    dnslab.publish(zone, "A", "192.0.2.80")
+    dnslab.publish(zone, "MX", f"10 mail.{zone}.")
+    result = judge(settings, zone, expected(zone)["spf"])
+    assert result.status == "missing" and result.explanation.startswith("No SPF record")
+
+
+def test_the_obsolete_spf_type_instead_of_txt_is_a_wrong_type_and_fails(dnslab, zone, settings, expected):
+    dnslab.publish(zone, "SPF", "v=spf1 include:spf.stackshift.email ~all")
+    result = judge(settings, zone, expected(zone)["spf"])
+    assert result.status == "failed" and "SPF record type is obsolete" in result.explanation
+
+
+def test_the_check_records_which_dmarc_record_applies(dnslab, zone, settings, expected, dkim_key):
+    records = expected(zone)
+    for record in records.values():
+        if record.purpose != "dmarc":
+            publish(dnslab, record)
+    dnslab.publish(f"_dmarc.{zone}", "TXT", "v=DMARC1; p=quarantine; aspf=s")
+    checked = check_domain(Domain(id="dom_1", name=zone, records=tuple(records.values())), settings)
+    assert checked.status == "verified"
+    requirements = {r.key: r for r in checked.requirements}
+    assert [r.met for r in checked.requirements] == [True, True, True, True]
+    assert f"p=quarantine from _dmarc.{zone}" in requirements["dmarc"].detail
+    assert "SPF cannot align: aspf=s" in requirements["alignment"].detail
+    assert f"DKIM aligns (d={zone})" in requirements["alignment"].detail

@@ -77,6 +77,71 @@ def test_all_checks_every_domain_and_exits_with_the_worst(dnslab, zone, lab_cli)
     assert {d["name"]: d["status"] for d in result.json()} == {zone: "verified", f"sub.{zone}": "failed"}
 
 
+def test_an_unexpected_error_in_one_domain_is_reported_on_it_and_the_others_are_still_checked(
+        dnslab, zone, lab_cli, monkeypatch):
+    from stackshift_cli.backends.local import LocalBackend
+
+    for record in create(lab_cli, zone):
+        publish(dnslab, record)
+    broken = f"broken.{zone}"
+    create(lab_cli, broken)
+    create(lab_cli, f"other.{zone}")
+    real_check = LocalBackend.check
+
+    def check(self, domain):
+        if domain.name == broken:
+            raise RuntimeError("injected failure")
+        return real_check(self, domain)
+
+    monkeypatch.setattr(LocalBackend, "check", check)
+    result = lab_cli("domains", "verify", "--all", "--json")
+    assert result.exit_code == 1
+    by_name = {d["name"]: d for d in result.json()}
+    assert by_name[zone]["status"] == "verified" and by_name[zone]["lastCheckedAt"]
+    assert by_name[f"other.{zone}"]["status"] == "pending" and by_name[f"other.{zone}"]["lastCheckedAt"]
+    failed = by_name[broken]
+    assert failed["status"] == "pending" and failed["lastCheckedAt"] is None  # unchanged, nothing stored
+    assert "RuntimeError: injected failure" in failed["checkError"]
+    assert all("Not checked" in r["explanation"] and "injected failure" in r["explanation"] for r in failed["records"])
+    assert result.stderr.count(f"Error: {broken} could not be checked") == 1
+    assert "Traceback" not in result.stderr
+    stored = lab_cli("domains", "list", "--json").json()
+    assert {d["name"]: d["lastCheckedAt"] is not None for d in stored} == {
+        zone: True, broken: False, f"other.{zone}": True}
+
+
+def test_verify_all_checks_every_domain_when_one_publishes_a_name_dns_cannot_carry(dnslab, zone, lab_cli):
+    for record in create(lab_cli, zone):
+        publish(dnslab, record)
+    bad = f"bad.{zone}"
+    create(lab_cli, bad)
+    dnslab.publish(bad, "TXT", "v=spf1 include:a..b.example include:spf.stackshift.email ~all")
+    result = lab_cli("domains", "verify", "--all", "--json")
+    assert result.exit_code == 3, result.stderr
+    by_name = {d["name"]: d for d in result.json()}
+    assert by_name[zone]["status"] == "verified"
+    assert by_name[bad]["spfStatus"] == "failed"
+    spf = next(r for r in by_name[bad]["records"] if r["purpose"] == "spf")
+    assert "not a valid DNS name" in spf["explanation"] and "Internal error" not in result.stderr
+
+
+def test_show_prints_the_bulk_sender_requirements_after_a_check(dnslab, zone, lab_cli):
+    for record in create(lab_cli, zone):
+        if record.purpose != "dmarc":
+            publish(dnslab, record)
+    dnslab.publish(f"_dmarc.{zone}", "TXT", "v=DMARC1; p=none; aspf=s")
+    assert lab_cli("domains", "verify", zone).exit_code == 0
+    lines = dict(line.split("\t", 1) for line in lab_cli("domains", "show", zone).stdout.splitlines()
+                 if line.startswith("requirement."))
+    assert list(lines) == ["requirement.spf", "requirement.dkim", "requirement.dmarc", "requirement.alignment"]
+    assert all(value.startswith("yes: ") for value in lines.values())
+    assert f"p=none from _dmarc.{zone}" in lines["requirement.dmarc"]
+    assert "SPF cannot align: aspf=s" in lines["requirement.alignment"]
+    shown = lab_cli("domains", "show", zone, "--json").json()["bulkSenderRequirements"]
+    assert [(r["requirement"], r["met"]) for r in shown] == [
+        ("spf", True), ("dkim", True), ("dmarc", True), ("alignment", True)]
+
+
 def test_nameserver_option_overrides_the_environment(dnslab, zone, lab_cli):
     create(lab_cli, zone)
     result = lab_cli("domains", "verify", zone, "--json", "--nameserver", f"{dnslab.servfail_addr}:{dnslab.port}",
