@@ -129,6 +129,6 @@ def _colon_list(value: str | None) -> list[str]:
     return [item.strip().lower() for item in (value or "").split(":") if item.strip()]
 
 
-def evaluate_delegation(answer: Answer, *, target: str) -> Verdict:
+def evaluate_delegation(answer: Answer, *, target: str, chain: Answer | None = None) -> Verdict:
     """The verdict on a DKIM record expected as a CNAME to a key hosted elsewhere."""
-    return cname.evaluate(answer, target=target, what="The DKIM CNAME")
+    return cname.evaluate(answer, target=target, what="The DKIM CNAME", chain=chain)

@@ -152,12 +152,24 @@ async def _dmarc(record: DnsRecord, context: _Context) -> tuple[Verdict, Settled
 async def _cname(record: DnsRecord, dns: Dns, purpose: str | None) -> tuple[Verdict, Settled | None]:
     if purpose == DKIM:
         settled = await _settle(dns, record.name, "CNAME")
-        return _judged(settled, lambda a: dkim.evaluate_delegation(a, target=record.value))
+        chain = await _chain(settled, record, dns)
+        return _judged(settled, lambda a: dkim.evaluate_delegation(a, target=record.value, chain=chain))
     settled, addresses = await asyncio.gather(_settle(dns, record.name, "CNAME"), _settle(dns, record.name, "A"))
     address_answer = addresses.answer if isinstance(addresses, Settled) else None
+    chain = await _chain(settled, record, dns)
     if purpose == RETURN_PATH:
-        return _judged(settled, lambda a: returnpath.evaluate(a, address_answer, target=record.value))
-    return _judged(settled, lambda a: cname.evaluate(a, target=record.value))
+        return _judged(settled, lambda a: returnpath.evaluate(a, address_answer, target=record.value, chain=chain))
+    return _judged(settled, lambda a: cname.evaluate(a, target=record.value, chain=chain))
+
+
+async def _chain(settled: Settled | Verdict, record: DnsRecord, dns: Dns) -> Answer | None:
+    """Where a CNAME to another name leads, through the resolver: only looked up when the target differs."""
+    if isinstance(settled, Verdict):
+        return None
+    found = settled.answer.cname()
+    if found is None or cname.same_name(found.text, record.value):
+        return None
+    return await dns.resolve(record.name, "A")
 
 
 async def _diagnose_missing(record: DnsRecord, domain: str, zone: str | None, dns: Dns) -> Verdict | None:

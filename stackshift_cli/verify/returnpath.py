@@ -7,9 +7,10 @@ from stackshift_cli.verify import cname
 from stackshift_cli.verify.answers import Answer, Verdict
 
 
-def evaluate(cname_answer: Answer, address_answer: Answer | None, *, target: str) -> Verdict:
+def evaluate(cname_answer: Answer, address_answer: Answer | None, *, target: str, chain: Answer | None = None
+             ) -> Verdict:
     """The verdict from the CNAME answer at the name and, when there is none, its A answer."""
-    verdict = cname.evaluate(cname_answer, target=target, what="The return-path CNAME")
+    verdict = cname.evaluate(cname_answer, target=target, what="The return-path CNAME", chain=chain)
     if verdict.status != MISSING or address_answer is None or address_answer.cname() is not None:
         return verdict
     addresses = address_answer.rrs("A", cname_answer.name)

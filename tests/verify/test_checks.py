@@ -434,3 +434,16 @@ def test_the_check_records_which_dmarc_record_applies(dnslab, zone, settings, ex
     assert f"p=quarantine from _dmarc.{zone}" in requirements["dmarc"].detail
     assert "SPF cannot align: aspf=s" in requirements["alignment"].detail
     assert f"DKIM aligns (d={zone})" in requirements["alignment"].detail
+
+
+def test_return_path_reaching_its_target_through_a_cname_chain_verifies(dnslab, zone, settings, expected):
+    record = expected(zone)["returnPath"]
+    hop = f"rp-{zone.replace('.', '-')}.other.test"
+    dnslab.publish(hop, "CNAME", record.value + ".")
+    dnslab.publish(record.name, "CNAME", hop + ".")
+    try:
+        result = judge(settings, zone, record)
+    finally:
+        dnslab.remove(hop)
+    assert result.status == "verified"
+    assert f"{record.name} → {hop} → {record.value}" in result.explanation
