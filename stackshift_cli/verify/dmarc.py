@@ -90,10 +90,11 @@ def read(text: str) -> Policy:
     _report_uris("ruf", tags, notes)
     invalid = next((f"{t}={visible(tags[t])} is not a policy; use none, quarantine or reject"
                     for t in ("p", "sp", "np") if t in tags and tags[t].lower() not in POLICIES), None)
-    if invalid is None and "p" not in tags:
-        invalid = "it has no p= tag (the policy)"
-    policy = tags["p"].lower() if "p" in tags and invalid is None else None
+    policy = tags.get("p", "none").lower() if invalid is None else None
     fallback = problem = None
+    if invalid is None and "p" not in tags:
+        fallback = ("it has no p= tag: RFC 9989 receivers read that as p=none, but receivers that still follow "
+                    "RFC 7489 ignore a record without one. Add p=none (or p=quarantine, p=reject) explicitly")
     if invalid is not None:
         if rua_valid:
             policy = "none"
@@ -234,8 +235,13 @@ def evaluate(own: Answer, *, domain: str, expected: str, walked: Mapping[str, An
         text, why = meant[0]
         fixed = repair(text)
         fix = f"Publish instead: {fixed}" if fixed else f"Publish: {expected}"
-        return Judgement(Verdict(FAILED, f"The DMARC record at {name} is broken: {why}, so receivers ignore "
-                                         f"it{_instead(inherited)}. {fix}"))
+        return Judgement(Verdict(FAILED, f"The DMARC record at {name} is broken: {why.rstrip('.')}, so receivers "
+                                         f"ignore it{_instead(inherited)}. {fix}"))
+    final = own.final_name()
+    if not texts and final != name:
+        return Judgement(Verdict(FAILED, f"{name} is a CNAME to {final}, which has no DMARC record (TXT starting "
+                                         f"with v=DMARC1){_instead(inherited)}. Point the CNAME at the right "
+                                         f"target, or replace it with a TXT record: {expected}"))
     if texts:
         shown = visible(texts[0] if len(texts[0]) <= 60 else texts[0][:59] + "…")
         return Judgement(Verdict(FAILED, f"The TXT record at {name} (\"{shown}\") is not a DMARC record (it does "

@@ -380,7 +380,7 @@ def _macro_body_problem(body: str) -> str | None:
                 "exp= modifier points to), not in the SPF record (RFC 7208 7.2)")
     if letter not in MACRO_LETTERS:
         return f"%{{{body}}}: {letter} is not a macro letter (s, l, o, d, i, p, h, v)"
-    if digits and int(digits) == 0:
+    if digits and not digits.strip("0"):  # not int(): it refuses more than 4300 digits
         return f"%{{{body}}}: the number of labels to keep must be 1 or more"
     return None
 
@@ -405,8 +405,9 @@ def expand(spec: str, *, domain: str, sender_domain: str) -> str | None:
             parts = re.split("[" + re.escape(delimiters or ".") + "]", value)
             if reverse:
                 parts.reverse()
-            if digits:
-                parts = parts[-int(digits):]
+            keep = digits.lstrip("0")  # never "0": parse refuses it
+            if keep and len(keep) <= len(str(len(parts))):  # more digits than the labels have: keep them all
+                parts = parts[-int(keep):]
             out.append(".".join(parts))
     name = "".join(out)
     name = name[:-1] if name.endswith(".") else name
