@@ -88,9 +88,7 @@ def spf_verdict(zone: Zone, domain: str = "example.com", *, expected: str = EXPE
     texts = [r.text for r in answer.rrs("TXT") if spf.is_spf(r.text)]
     fetched: dict[tuple[str, str], Answer] = {}
     for _ in range(20):
-        if len(texts) != 1:
-            break
-        needed = spf.walk(domain, texts[0], include, fetched).needed - fetched.keys()
+        needed = spf.needed(domain, texts, include, fetched)
         if not needed:
             break
         fetched.update(zone.fetched(needed))

@@ -109,13 +109,12 @@ async def _spf(record: DnsRecord, dns: Dns, include: str) -> tuple[Verdict, Sett
         return settled, None
     fetched: dict[tuple[str, str], Answer] = {}
     texts = [r.text for r in settled.answer.rrs("TXT") if spf.is_spf(r.text)]
-    if len(texts) == 1:
-        for _ in range(MAX_SPF_ROUNDS):  # one round of lookups per level of nesting
-            needed = sorted(spf.walk(record.name, texts[0], include, fetched).needed - fetched.keys())
-            if not needed:
-                break
-            answers = await asyncio.gather(*(dns.resolve(n, t) for n, t in needed))
-            fetched.update(zip(needed, answers))
+    for _ in range(MAX_SPF_ROUNDS):  # one round of lookups per level of nesting
+        needed = sorted(spf.needed(record.name, texts, include, fetched))
+        if not needed:
+            break
+        answers = await asyncio.gather(*(dns.resolve(n, t) for n, t in needed))
+        fetched.update(zip(needed, answers))
     return spf.evaluate(settled.answer, include=include, expected=record.value, fetched=fetched), settled
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_network
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
 from stackshift_cli.escape import visible
@@ -25,7 +25,7 @@ from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
 from stackshift_cli.verify.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
 
-__all__ = ["evaluate", "include_of", "is_spf", "merge", "walk"]
+__all__ = ["evaluate", "include_of", "is_spf", "merge", "needed", "walk"]
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms during one evaluation
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: lookups that find nothing
@@ -67,6 +67,7 @@ class Walk:
     result: Result | None = None
     top_term: Term | None = None  # the term of the published record that decided StackShift's result
     others: list[str] = field(default_factory=list)  # problems only other senders' mail meets
+    reasons: list[str] = field(default_factory=list)  # why included records did not pass StackShift's mail
     notes: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------ records
@@ -173,8 +174,10 @@ class Walk:
             return None
         if inner.value in (_INCOMPLETE, PERMERROR, TEMPERROR):
             return inner
-        if inner.value != PASS:
-            return None  # 5.2: fail, softfail and neutral make the include not match
+        if inner.value != PASS:  # 5.2: fail, softfail and neutral make the include not match
+            if inner.why:
+                self.reasons.append(f"in the record of {target} (reached through {term.text}), {inner.why}")
+            return None
         return Result(RESULT_OF[term.qualifier], _include_reason(term, self.include, ours), term, domain)
 
     def redirect(self, domain: str, term: Term, active: bool, stack: tuple[str, ...], *, ours: bool = False
@@ -317,6 +320,17 @@ def walk(domain: str, text: str, include: str, fetched: Fetched) -> Walk:
     return state
 
 
+def needed(domain: str, texts: Sequence[str], include: str, fetched: Fetched) -> set[tuple[str, str]]:
+    """What the verdict on the SPF records published at `domain` still needs looked up: the evaluation of the
+    record, then, when it does not pass, the evaluation of the record the explanation will suggest instead."""
+    if len(texts) == 1:
+        state = walk(domain, texts[0], include, fetched)
+        if state.needed or (state.result is not None and state.result.value == PASS):
+            return state.needed - fetched.keys()
+    candidate = merge(list(texts), include).record if texts else None
+    return walk(domain, candidate, include, fetched).needed - fetched.keys() if candidate else set()
+
+
 def _our_networks(include: str, fetched: Fetched) -> tuple[Network, ...]:
     answer = fetched.get((include, "TXT"))
     if answer is None or answer.transient:
@@ -360,7 +374,7 @@ def evaluate(answer: Answer, *, include: str, expected: str, fetched: Fetched) -
         return Verdict(PENDING, f"The SPF check could not finish: {result.why}. Receivers get a temporary error "
                                 "(temperror) until it answers; verify again later.")
     if result.value == PERMERROR:
-        return Verdict(FAILED, _permerror_explanation(name, result, state))
+        return Verdict(FAILED, _permerror_explanation(name, text, result, state, fetched))
     return Verdict(FAILED, _unauthorised_explanation(name, text, result, state, fetched))
 
 
@@ -373,7 +387,7 @@ def _syntax_explanation(name: str, record: Record, include: str, fetched: Fetche
             f"{name}. {_replace_with([record.text], include, fetched, name, 'it with')}")
 
 
-def _permerror_explanation(name: str, result: Result, state: Walk) -> str:
+def _permerror_explanation(name: str, text: str, result: Result, state: Walk, fetched: Fetched) -> str:
     why = result.why or "the evaluation fails"
     if state.lookups > MAX_LOOKUPS:
         return (f"The SPF record at {name} needs more than {MAX_LOOKUPS} DNS lookups (include, a, mx, ptr, exists, "
@@ -384,7 +398,7 @@ def _permerror_explanation(name: str, result: Result, state: Walk) -> str:
                 f"{MAX_VOID_LOOKUPS} are allowed), so receivers treat it as an error (permerror). Remove the terms "
                 "for names that no longer exist.")
     return (f"SPF evaluation fails: {why}; receivers treat the record as broken (permerror), so SPF fails for mail "
-            "from StackShift. Remove or fix that term.")
+            f"from StackShift. {_replace_with([text], state.include, fetched, name, 'it with')}")
 
 
 def _unauthorised_explanation(name: str, text: str, result: Result, state: Walk, fetched: Fetched) -> str:
@@ -395,7 +409,9 @@ def _unauthorised_explanation(name: str, text: str, result: Result, state: Walk,
     if reason is None and unreached:
         reason = unreached[0].rstrip(".")
     elif reason is None and redirect is not None and record.has_all:
-        reason = (f"{redirect.where} is ignored because the record has an 'all' mechanism (RFC 7208 6.1)")
+        reason = f"{redirect.where} is ignored because the record has an 'all' mechanism (RFC 7208 6.1)"
+    elif reason is None and state.reasons:
+        reason = state.reasons[0]
     because = f": {reason}" if reason else ""
     return (f"The SPF record at {name} does not authorise StackShift (include:{state.include}){because}. "
             f"{_replace_with([text], state.include, fetched, name, 'it with')}")
@@ -470,9 +486,9 @@ def _replace_with(texts: list[str], include: str, fetched: Fetched, domain: str,
     if suggestion.record:
         return f"Replace {what}{dropped}: {suggestion.record}"
     if suggestion.lookups > MAX_LOOKUPS:
-        return (f"Adding include:{include} would make the record need {suggestion.lookups} DNS lookups, more than "
-                f"{MAX_LOOKUPS}: first remove includes you no longer use, or replace a and mx terms with ip4:/ip6: "
-                f"ranges, then add include:{include} before the 'all' term.")
+        return (f"Adding include:{include} would make the record need more than {MAX_LOOKUPS} DNS lookups: first "
+                "remove includes you no longer use, or replace a and mx terms with ip4:/ip6: ranges, then add "
+                f"include:{include} before the 'all' term.")
     return f"Remove the terms named above, and add include:{include} before the 'all' term."
 
 
@@ -486,7 +502,7 @@ def suggest(texts: list[str], include: str, fetched: Fetched, domain: str) -> Su
             return suggestion
         state = walk(domain, suggestion.record, include, fetched)
         result = state.result
-        if state.needed or result is None or result.value in (PASS, TEMPERROR, _INCOMPLETE):
+        if result is None or result.value in (PASS, TEMPERROR, _INCOMPLETE):  # else decided with what it needed
             return replace(suggestion, blocking=tuple(blocking))
         term = state.top_term
         if term is None or term.name == "all" or term.text in blocking:
