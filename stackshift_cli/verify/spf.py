@@ -113,10 +113,11 @@ class Walk:
         if limit is not None:
             return limit
         if term.name == "ptr":
-            self._note(f"{term.where} (ptr) is deprecated and slow for receivers (RFC 7208 5.5); list the "
-                              "addresses with ip4:/ip6: instead.")
+            if len(stack) == 1:  # the domain's own record; a provider's ptr is not the user's to fix
+                self._note(f"{term.where} (ptr) is deprecated and slow for receivers (RFC 7208 5.5); list the "
+                           "addresses with ip4:/ip6: instead.")
             return None
-        target = self._target(term, domain)
+        target = self._target(term, domain, len(stack) == 1)
         if target is None:
             return None
         problem = dns_name_problem(target)
@@ -185,7 +186,7 @@ class Walk:
         limit = self._count_lookup(term, active, domain)
         if limit is not None:
             return limit
-        target = self._target(term, domain)
+        target = self._target(term, domain, len(stack) == 1)
         if target is None:
             return Result(NEUTRAL, f"{term.text} depends on the sending host, so stackshift cannot follow it",
                           term, domain) if active else None
@@ -216,12 +217,13 @@ class Walk:
 
     # ------------------------------------------------------------ helpers
 
-    def _target(self, term: Term, domain: str) -> str | None:
+    def _target(self, term: Term, domain: str, top: bool) -> str | None:
         spec = term.domain_spec if term.domain_spec is not None else domain
         target = expand(spec, domain=domain, sender_domain=self.domain)
         if target is None:
-            self._note(f"{term.where} depends on the sending host or address, so stackshift cannot "
-                                  "evaluate it; it is assumed not to match.")
+            if top:
+                self._note(f"{term.where} depends on the sending host or address, so stackshift cannot evaluate "
+                           "it; it is assumed not to match.")
             return None
         return canonical_name(target)
 

@@ -655,3 +655,15 @@ def test_any_record_text_gives_one_of_four_statuses_with_escaped_explanation(tai
     assert verdict.status in STATUSES
     raw = [c for c in verdict.explanation or "" if unicodedata.category(c) in _INVISIBLE]
     assert not raw, (raw, verdict.explanation)
+
+
+def test_sender_dependent_macros_in_a_provider_record_are_assumed_not_to_match_without_a_note_rfc7208_7_3():
+    """A provider's exists:%{i}… (nested) cannot be evaluated without the sender's address; it is not the user's
+    to fix, so no note. The same term in the domain's own record is named."""
+    nested = {**spf_at(f"v=spf1 include:{NESTED} ~all"),
+              NESTED: [f"TXT v=spf1 exists:%{{i}}._spf.example.net {OURS} ~all"]}
+    verdict = verdict_of(nested)
+    assert verdict.status == VERIFIED and verdict.explanation is None
+    own = verdict_of(spf_at(f"v=spf1 exists:%{{i}}._spf.example.net {OURS} ~all"))
+    assert own.status == VERIFIED
+    assert 'term 1 ("exists:%{i}._spf.example.net", at character 8) depends on the sending host' in own.explanation
