@@ -60,7 +60,7 @@ def requirements(domain: Domain, dmarc: DmarcFacts | None = None) -> tuple[Requi
         return all(status.get(p) == VERIFIED for p in purposes) if checked else None
 
     def state(purpose: str) -> str:
-        return f"{purpose_label(purpose)} is {status.get(purpose, 'missing')}" if checked else "not checked yet"
+        return f"the {purpose_label(purpose)} record is {status.get(purpose, 'missing')}" if checked else "not checked yet"
 
     name = domain.name
     spf_ok, dkim_ok, dmarc_ok = met(SPF), met(DKIM), met(DMARC)
@@ -102,7 +102,7 @@ def _alignment(domain: Domain, status: dict[str, str], checked: bool, dmarc: Dma
 
 
 def purpose_label(purpose: str) -> str:
-    return {SPF: "SPF", DKIM: "DKIM", DMARC: "DMARC", RETURN_PATH: "the return path"}.get(purpose, purpose)
+    return {SPF: "SPF", DKIM: "DKIM", DMARC: "DMARC", RETURN_PATH: "return-path"}.get(purpose, purpose)
 
 
 def dumps(found: tuple[Requirement, ...]) -> str | None:

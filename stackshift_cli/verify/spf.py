@@ -15,6 +15,7 @@ answers, until nothing more is needed; `evaluate()` then gives the verdict.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_network
 from typing import Mapping, Sequence
@@ -535,8 +536,10 @@ def merge(texts: list[str], include: str, *, fetched: Fetched | None = None, dom
         if text.lower() not in left_out and text.lower() not in (t.lower() for t in into):
             into.append(text)
 
-    # The user's own records first, so their 'all' qualifier is the one kept.
+    # The user's own records first, so their 'all' qualifier is the one kept. Terms run together by a tab or a
+    # line break (4.6.1) are separated again: the suggestion keeps them.
     for text in sorted(texts, key=lambda t: ours in t.lower()):
+        text = re.sub(r"[\t\r\n\v\f]+", " ", text)
         record = parse(text) if is_spf(text) else parse("v=spf1")
         dropped += [p.text for p in record.problems if p.text not in dropped]
         for term in record.mechanisms:

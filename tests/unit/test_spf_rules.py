@@ -667,3 +667,9 @@ def test_sender_dependent_macros_in_a_provider_record_are_assumed_not_to_match_w
     own = verdict_of(spf_at(f"v=spf1 exists:%{{i}}._spf.example.net {OURS} ~all"))
     assert own.status == VERIFIED
     assert 'term 1 ("exists:%{i}._spf.example.net", at character 8) depends on the sending host' in own.explanation
+
+
+def test_terms_run_together_by_a_line_break_are_separated_again_in_the_suggestion_rfc7208_4_6_1():
+    verdict = verdict_of(spf_at(f"v=spf1 ip4:198.51.100.5\n {OURS} ~all"))
+    assert verdict.status == FAILED and "it contains \\n" in verdict.explanation
+    assert suggested(verdict.explanation) == f"v=spf1 ip4:198.51.100.5 {OURS} ~all"
