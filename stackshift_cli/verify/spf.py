@@ -135,22 +135,48 @@ class Walk:
         rrs = answer.rrs(LOOKUP_TYPE[term.name])
         if not rrs:
             return self._count_void(term, active, domain)
-        if term.name == "mx" and len(rrs) > MAX_MX:
-            return self._error(PERMERROR, f"{term.text} finds {len(rrs)} MX records at {target}, and receivers "
-                                          f"evaluate at most {MAX_MX} (RFC 7208 4.6.4)",
-                               term, domain, active)
+        if term.name == "mx":
+            return self._mx_hosts(domain, term, target, rrs, active, ours)
         if not active or ours:
             return None
         if term.name == "exists":
             self._note(f"{term.where} matches every sender, since {target} has an address: like "
-                                 f"{term.qualifier if term.qualifier != '+' else ''}all.")
+                       f"{term.qualifier if term.qualifier != '+' else ''}all.")
             return Result(RESULT_OF[term.qualifier], _qualifier_reason(term, f"{target} has an address"), term,
                           domain)
-        if term.name == "a":
-            cidr = term.cidr4 if term.cidr4 is not None else 32
-            networks = tuple(ip_network(f"{r.text}/{cidr}", strict=False) for r in rrs if _is_ip4(r))
-            return self._networks(term, networks, domain)
-        return None
+        return self._networks(term, _networks(rrs, term.cidr4), domain)  # a
+
+    def _mx_hosts(self, domain: str, term: Term, target: str, rrs: list[Rr], active: bool, ours: bool
+                  ) -> Result | None:
+        """5.4: the addresses of each mail server (at most 10), each lookup a void one when it finds nothing."""
+        if len(rrs) > MAX_MX:
+            return self._error(PERMERROR, f"{term.text} finds {len(rrs)} MX records at {target}, and receivers "
+                                          f"evaluate at most {MAX_MX} (RFC 7208 4.6.4)", term, domain, active)
+        networks: list[Network] = []
+        incomplete = False
+        for rr in sorted(rrs, key=lambda r: (r.priority or 0, r.text)):
+            host = canonical_name(rr.text)
+            if not host or dns_name_problem(host):  # a null MX (".") lists no host
+                continue
+            answer = self._answer(host, "A")
+            if answer is None:
+                incomplete = True
+            elif answer.transient:
+                failure = self._error(TEMPERROR, f"{term.text}: the address of its mail server {host} could not be "
+                                                 f"looked up: {answer.problem}", term, domain, active)
+                if failure is not None:
+                    return failure
+            elif not answer.rrs("A"):
+                void = self._count_void(term, active, domain)
+                if void is not None:
+                    return void
+            else:
+                networks += _networks(answer.rrs("A"), term.cidr4)
+        if incomplete:
+            return Result(_INCOMPLETE) if active else None
+        if not active or ours:
+            return None
+        return self._networks(term, tuple(networks), domain)
 
     def _include(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
                  stack: tuple[str, ...]) -> Result | None:
@@ -293,8 +319,15 @@ class Walk:
             self.notes.append(text)
 
 
-def _is_ip4(rr: Rr) -> bool:
-    return rr.type == "A" and rr.text.count(".") == 3
+def _networks(rrs: list[Rr], cidr4: int | None) -> tuple[Network, ...]:
+    """The networks a/mx cover from the addresses found (IPv4: StackShift sends from IPv4 addresses)."""
+    found = []
+    for rr in rrs:
+        try:
+            found.append(ip_network(f"{rr.text}/{cidr4 if cidr4 is not None else 32}", strict=False))
+        except ValueError:  # not an address: a hostile answer
+            continue
+    return tuple(n for n in found if n.version == 4)
 
 
 def _include_reason(term: Term, include: str, ours: bool) -> str | None:

@@ -673,3 +673,28 @@ def test_terms_run_together_by_a_line_break_are_separated_again_in_the_suggestio
     verdict = verdict_of(spf_at(f"v=spf1 ip4:198.51.100.5\n {OURS} ~all"))
     assert verdict.status == FAILED and "it contains \\n" in verdict.explanation
     assert suggested(verdict.explanation) == f"v=spf1 ip4:198.51.100.5 {OURS} ~all"
+
+
+@pytest.mark.parametrize("zone, status, phrase", [
+    pytest.param({"example.com": [f"TXT v=spf1 mx {OURS} ~all", "MX 10 m1.example.com", "MX 20 m2.example.com",
+                                  "MX 30 m3.example.com"]},
+                 FAILED, "has 3 terms that point at names with no records", id="three-mail-servers-without-addresses"),
+    pytest.param({"example.com": [f"TXT v=spf1 mx {OURS} ~all", "MX 10 m1.example.com", "MX 20 m2.example.com"]},
+                 VERIFIED, None, id="two-mail-servers-without-addresses"),
+    pytest.param({"example.com": [f"TXT v=spf1 mx {OURS} ~all", "MX 10 m1.example.com"], "m1.example.com": "TIMEOUT"},
+                 PENDING, "the address of its mail server m1.example.com could not be looked up",
+                 id="mail-server-address-times-out-before-ours"),
+    pytest.param({"example.com": [f"TXT v=spf1 {OURS} mx ~all", "MX 10 m1.example.com"], "m1.example.com": "TIMEOUT"},
+                 VERIFIED, None, id="mail-server-address-times-out-after-ours"),
+    pytest.param({"example.com": [f"TXT v=spf1 -mx {OURS} ~all", "MX 10 m1.example.com"],
+                  "m1.example.com": ["A 192.0.2.25"]},
+                 FAILED, "covers StackShift's addresses", id="minus-mx-whose-server-is-in-stackshift-range"),
+    pytest.param({"example.com": [f"TXT v=spf1 -mx {OURS} ~all", "MX 10 m1.example.com"],
+                  "m1.example.com": ["A 198.51.100.25"]}, VERIFIED, None, id="minus-mx-elsewhere"),
+    pytest.param({"example.com": [f"TXT v=spf1 mx {OURS} ~all", "MX 0 ."]}, VERIFIED, None, id="null-mx"),
+])
+def test_mx_looks_up_each_mail_server_counting_voids_and_failures_rfc7208_4_6_4_5_4(zone, status, phrase):
+    verdict = verdict_of(zone)
+    assert verdict.status == status, verdict.explanation
+    if phrase:
+        assert phrase in verdict.explanation
