@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from stackshift_cli.domain import DKIM, DMARC, RETURN_PATH, SPF, VERIFIED, Domain
+from stackshift_cli.domain import CHECK_FIELDS, DKIM, DMARC, RETURN_PATH, SPF, VERIFIED, Domain
 
 KEYS = ("spf", "dkim", "dmarc", "alignment")
 MAX_DETAIL = 500
@@ -46,14 +46,14 @@ class Requirement:
             return None
         met = data.get("met")
         description, detail = data.get("description"), data.get("detail")
-        if met not in (True, False, None) or not isinstance(description, str) or not isinstance(detail, str):
+        if not (met is None or type(met) is bool) or not isinstance(description, str) or not isinstance(detail, str):
             return None
         return cls(data["requirement"], met, description[:MAX_DETAIL], detail[:MAX_DETAIL])
 
 
 def requirements(domain: Domain, dmarc: DmarcFacts | None = None) -> tuple[Requirement, ...]:
     """One line per requirement, from the records' statuses and, when known, the DMARC record that applies."""
-    status = {r.purpose: r.status for r in domain.records if r.purpose}
+    status = {purpose: domain.check_status(field) for purpose, field in CHECK_FIELDS.items()}
     checked = domain.last_checked_at is not None
 
     def met(*purposes: str) -> bool | None:
