@@ -178,8 +178,9 @@ class Walk:
             return None
         return self._networks(term, tuple(networks), domain)
 
-    def _include(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
-                 stack: tuple[str, ...]) -> Result | None:
+    def _followed(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
+                  stack: tuple[str, ...]) -> Record | Result | None:
+        """The valid SPF record an include or redirect reaches, or the error (Result) or nothing that ends it."""
         txt = answer.rrs("TXT")
         if not txt:
             void = self._count_void(term, active, domain)
@@ -188,7 +189,9 @@ class Walk:
         records = [r.text for r in txt if is_spf(r.text)]
         if len(records) != 1:
             found = "no SPF record" if not records else f"{len(records)} SPF records"
-            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found}", term, domain, active)
+            cite = " (RFC 7208 6.1)" if term.name == "redirect" else ""
+            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found}{cite}", term, domain,
+                               active)
         if target in stack:
             return self._error(PERMERROR, f"{term.text} makes a loop back to {target}, so receivers exceed the "
                                           "lookup limit", term, domain, active)
@@ -196,6 +199,13 @@ class Walk:
         if not record.valid:
             return self._error(PERMERROR, f"the SPF record of {target} (reached through {term.text}) is broken: "
                                           f"{record.problems[0].describe()}", term, domain, active)
+        return record
+
+    def _include(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
+                 stack: tuple[str, ...]) -> Result | None:
+        record = self._followed(domain, term, target, answer, active, stack)
+        if not isinstance(record, Record):
+            return record
         ours = target == self.include
         inner = self.frame(target, record, active, stack + (target,), ours=ours)
         if not active or inner is None:
@@ -226,20 +236,9 @@ class Walk:
         if answer.transient:
             return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", term, domain,
                                active)
-        if not answer.rrs("TXT"):
-            self._count_void(term, active, domain)
-        records = [r.text for r in answer.rrs("TXT") if is_spf(r.text)]
-        if len(records) != 1:
-            found = "no SPF record" if not records else f"{len(records)} SPF records"
-            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found} (RFC 7208 6.1)",
-                               term, domain, active)
-        if target in stack:
-            return self._error(PERMERROR, f"{term.text} makes a loop back to {target}, so receivers exceed the "
-                                          "lookup limit", term, domain, active)
-        record = parse(records[0])
-        if not record.valid:
-            return self._error(PERMERROR, f"the SPF record of {target} (reached through {term.text}) is broken: "
-                                          f"{record.problems[0].describe()}", term, domain, active)
+        record = self._followed(domain, term, target, answer, active, stack)
+        if not isinstance(record, Record):
+            return record
         return self.frame(target, record, active, stack + (target,), ours=ours or target == self.include)
 
     # ------------------------------------------------------------ helpers
