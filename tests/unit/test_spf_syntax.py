@@ -399,7 +399,7 @@ def test_ip4_invalid(text, phrase):
 
 
 IP6_VALID = [
-    ("ip6:::1.1.1.1/0", "::/0", 0),
+    ("ip6:::192.0.2.1/0", "::/0", 0),
     ("ip6:Cafe:Babe:8000::/33", "cafe:babe:8000::/33", 33),
     ("ip6:2001:db8::/32", "2001:db8::/32", 32),
     ("ip6:::1", "::1/128", None),
@@ -421,11 +421,11 @@ def test_ip6_valid(text, network, cidr6):
 
 IP6_INVALID = [
     ("ip6::CAFE::BABE", ":CAFE::BABE is not an IPv6 address"),
-    ("ip6:::1.1.1.1/129", "the prefix length must be 0–128"),
+    ("ip6:::192.0.2.1/129", "the prefix length must be 0–128"),
     ("ip6:::1/1000", "the prefix length must be 0–128"),
     ("ip6:::1/0128", "no leading zeros"),
     ("ip6:2001:db8::/", "is not a prefix length"),
-    ("ip6:::1.1.1.1//33", "//N is only for a and mx"),
+    ("ip6:::192.0.2.1//33", "//N is only for a and mx"),
     ("ip6:fe80::1%eth0", "fe80::1%eth0 is not an IPv6 address"),  # a zone index
     ("ip6:1.2.3.4", "1.2.3.4 is not an IPv6 address"),
     ("ip6:2001:db8:::1", "is not an IPv6 address"),
