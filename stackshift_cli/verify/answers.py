@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from stackshift_cli.escape import visible
+from stackshift_cli.names import MAX_LABEL_OCTETS, MAX_NAME_OCTETS
 
 NO_ANSWER_CODES = ("TIMEOUT", "UNREACHABLE", "BADRESPONSE", "NOTAUTH", "BADNAME")  # queries without a usable reply
-MAX_NAME_OCTETS = 253
-MAX_LABEL_OCTETS = 63
 
 
 def canonical_name(text: str) -> str:

@@ -11,7 +11,7 @@ rf and ri are removed; t=y asks receivers to test only; aspf=s means StackShift'
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
@@ -206,8 +206,7 @@ class Applied:
 @dataclass(frozen=True)
 class Judgement:
     verdict: Verdict
-    applied: Applied | None = None
-    notes: tuple[str, ...] = field(default=())
+    applied: Applied | None = None  # the record that applies, when one does
 
 
 def needs_walk(own: Answer) -> bool:

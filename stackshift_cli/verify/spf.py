@@ -108,7 +108,7 @@ class Walk:
                   ) -> Result | None:
         """The result a matching (or failing) term gives StackShift's mail; None when it does not match.
         Inside StackShift's own record (`ours`) only errors count: its addresses pass there by definition."""
-        if term.name in ("ip4", "ip6"):
+        if not term.queries_dns:  # ip4, ip6
             return self._networks(term, (term.network,), domain) if active and not ours else None
         limit = self._count_lookup(term, active, domain)
         if limit is not None:
@@ -391,8 +391,9 @@ def evaluate(answer: Answer, *, include: str, expected: str, fetched: Fetched) -
             return Verdict(FAILED, near_miss)
         return Verdict(MISSING, f"No SPF record (TXT starting with v=spf1) at {name}. Publish: {expected}")
     if len(spf_texts) > 1:
+        single = _replace_with(spf_texts, include, fetched, name, "them with this single record")
         return Verdict(FAILED, f"{name} has {len(spf_texts)} SPF records; receivers then ignore SPF entirely "
-                               f"(permerror). {_replace_with(spf_texts, include, fetched, name, 'them with this single record')}")
+                               f"(permerror). {single}")
     text = spf_texts[0]
     defect = diagnose.value_defect(text, "v=spf1")
     if defect:

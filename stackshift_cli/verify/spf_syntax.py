@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from stackshift_cli.escape import visible
+from stackshift_cli.names import MAX_NAME_OCTETS
 from stackshift_cli.verify.answers import dns_name_problem
 
 VERSION = "v=spf1"
@@ -23,7 +24,6 @@ QUALIFIERS = "+-~?"
 MACRO_LETTERS = "slodiphv"  # RFC 7208 7.2; c, r and t are allowed only in explanation text
 EXPLANATION_ONLY_LETTERS = "crt"
 DELIMITERS = ".-+,/_="
-MAX_NAME_OCTETS = 253
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 

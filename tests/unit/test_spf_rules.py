@@ -245,7 +245,7 @@ LIMITS = [
          {**spf_at(f"v=spf1 a mx ptr exists:e.example.com {include_terms(6)} {OURS} -all",
                    "A 198.51.100.1", "MX 10 mail.example.com"), **includes(6)}, FAILED, (LIMIT,)),
     Case("exists-matches-every-sender",
-         {**spf_at(f"v=spf1 exists:e.example.com -all"), "e.example.com": ["A 127.0.0.2"]}, VERIFIED,
+         {**spf_at("v=spf1 exists:e.example.com -all"), "e.example.com": ["A 127.0.0.2"]}, VERIFIED,
          ('term 1 ("exists:e.example.com", at character 8) matches every sender',)),
     Case("minus-exists-fails-every-sender",
          {**spf_at(f"v=spf1 -exists:e.example.com {OURS} -all"), "e.example.com": ["A 127.0.0.2"]}, FAILED,
