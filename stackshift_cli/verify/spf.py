@@ -48,8 +48,6 @@ class Result:
 
     value: str
     why: str | None = None
-    term: Term | None = None
-    domain: str | None = None
 
 
 @dataclass
@@ -84,7 +82,7 @@ class Walk:
                 break  # other senders' mail already fails on the limit: nothing more to learn
             if term.name == "all":
                 if active and not ours:
-                    decided = Result(RESULT_OF[term.qualifier], None, term, domain)
+                    decided = Result(RESULT_OF[term.qualifier])
                     self._decided_at_top(stack, term)
                 self._note_unreached(record.mechanisms[index + 1:], term, domain)
                 break
@@ -101,7 +99,7 @@ class Walk:
                     decided = outcome
                     self._decided_at_top(stack, redirect)
         if live and decided is None:
-            decided = Result(PASS) if ours else Result(NEUTRAL, None, None, domain)
+            decided = Result(PASS) if ours else Result(NEUTRAL)
         return decided
 
     def mechanism(self, domain: str, term: Term, active: bool, stack: tuple[str, ...], *, ours: bool = False
@@ -109,7 +107,7 @@ class Walk:
         """The result a matching (or failing) term gives StackShift's mail; None when it does not match.
         Inside StackShift's own record (`ours`) only errors count: its addresses pass there by definition."""
         if not term.queries_dns:  # ip4, ip6
-            return self._networks(term, (term.network,), domain) if active and not ours else None
+            return self._networks(term, (term.network,)) if active and not ours else None
         limit = self._count_lookup(term, active, domain)
         if limit is not None:
             return limit
@@ -123,13 +121,12 @@ class Walk:
             return None
         problem = dns_name_problem(target)
         if problem:
-            return self._error(PERMERROR, f"{term.where}: {problem}", term, domain, active)
+            return self._error(PERMERROR, f"{term.where}: {problem}", active)
         answer = self._answer(target, LOOKUP_TYPE[term.name])
         if answer is None:
             return Result(_INCOMPLETE) if active else None
         if answer.transient:
-            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", term, domain,
-                               active)
+            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", active)
         if term.name == "include":
             return self._include(domain, term, target, answer, active, stack)
         rrs = answer.rrs(LOOKUP_TYPE[term.name])
@@ -142,16 +139,15 @@ class Walk:
         if term.name == "exists":
             self._note(f"{term.where} matches every sender, since {target} has an address: like "
                        f"{term.qualifier if term.qualifier != '+' else ''}all.")
-            return Result(RESULT_OF[term.qualifier], _qualifier_reason(term, f"{target} has an address"), term,
-                          domain)
-        return self._networks(term, _networks(rrs, term.cidr4), domain)  # a
+            return Result(RESULT_OF[term.qualifier], _qualifier_reason(term, f"{target} has an address"))
+        return self._networks(term, _networks(rrs, term.cidr4))  # a
 
     def _mx_hosts(self, domain: str, term: Term, target: str, rrs: list[Rr], active: bool, ours: bool
                   ) -> Result | None:
         """5.4: the addresses of each mail server (at most 10), each lookup a void one when it finds nothing."""
         if len(rrs) > MAX_MX:
             return self._error(PERMERROR, f"{term.text} finds {len(rrs)} MX records at {target}, and receivers "
-                                          f"evaluate at most {MAX_MX} (RFC 7208 4.6.4)", term, domain, active)
+                                          f"evaluate at most {MAX_MX} (RFC 7208 4.6.4)", active)
         networks: list[Network] = []
         incomplete = False
         for rr in sorted(rrs, key=lambda r: (r.priority or 0, r.text)):
@@ -163,7 +159,7 @@ class Walk:
                 incomplete = True
             elif answer.transient:
                 failure = self._error(TEMPERROR, f"{term.text}: the address of its mail server {host} could not be "
-                                                 f"looked up: {answer.problem}", term, domain, active)
+                                                 f"looked up: {answer.problem}", active)
                 if failure is not None:
                     return failure
             elif not answer.rrs("A"):
@@ -176,7 +172,7 @@ class Walk:
             return Result(_INCOMPLETE) if active else None
         if not active or ours:
             return None
-        return self._networks(term, tuple(networks), domain)
+        return self._networks(term, tuple(networks))
 
     def _followed(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
                   stack: tuple[str, ...]) -> Record | Result | None:
@@ -190,15 +186,14 @@ class Walk:
         if len(records) != 1:
             found = "no SPF record" if not records else f"{len(records)} SPF records"
             cite = " (RFC 7208 6.1)" if term.name == "redirect" else ""
-            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found}{cite}", term, domain,
-                               active)
+            return self._error(PERMERROR, f"{term.text} points at {target}, which has {found}{cite}", active)
         if target in stack:
             return self._error(PERMERROR, f"{term.text} makes a loop back to {target}, so receivers exceed the "
-                                          "lookup limit", term, domain, active)
+                                          "lookup limit", active)
         record = parse(records[0])
         if not record.valid:
             return self._error(PERMERROR, f"the SPF record of {target} (reached through {term.text}) is broken: "
-                                          f"{record.problems[0].describe()}", term, domain, active)
+                                          f"{record.problems[0].describe()}", active)
         return record
 
     def _include(self, domain: str, term: Term, target: str, answer: Answer, active: bool,
@@ -216,7 +211,7 @@ class Walk:
             if inner.why:
                 self.reasons.append(f"in the record of {target} (reached through {term.text}), {inner.why}")
             return None
-        return Result(RESULT_OF[term.qualifier], _include_reason(term, self.include, ours), term, domain)
+        return Result(RESULT_OF[term.qualifier], _include_reason(term, self.include, ours))
 
     def redirect(self, domain: str, term: Term, active: bool, stack: tuple[str, ...], *, ours: bool = False
                  ) -> Result | None:
@@ -225,17 +220,16 @@ class Walk:
             return limit
         target = self._target(term, domain, len(stack) == 1)
         if target is None:
-            return Result(NEUTRAL, f"{term.text} depends on the sending host, so stackshift cannot follow it",
-                          term, domain) if active else None
+            return Result(NEUTRAL, f"{term.text} depends on the sending host, so stackshift cannot follow it"
+                          ) if active else None
         problem = dns_name_problem(target)
         if problem:
-            return self._error(PERMERROR, f"{term.where}: {problem}", term, domain, active)
+            return self._error(PERMERROR, f"{term.where}: {problem}", active)
         answer = self._answer(target, "TXT")
         if answer is None:
             return Result(_INCOMPLETE) if active else None
         if answer.transient:
-            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", term, domain,
-                               active)
+            return self._error(TEMPERROR, f"{term.text} could not be looked up: {answer.problem}", active)
         record = self._followed(domain, term, target, answer, active, stack)
         if not isinstance(record, Record):
             return record
@@ -267,7 +261,7 @@ class Walk:
         if self.lookups > MAX_LOOKUPS:
             return Result(PERMERROR, f"the record needs more than {MAX_LOOKUPS} DNS lookups (include, a, mx, ptr, "
                                      "exists, redirect, counted across nested records) by the time receivers reach "
-                                     f"{term.where} of {domain}", term, domain)
+                                     f"{term.where} of {domain}")
         return None
 
     def _count_void(self, term: Term, active: bool, domain: str) -> Result | None:
@@ -277,18 +271,17 @@ class Walk:
         self.voids += 1
         if self.voids > MAX_VOID_LOOKUPS:
             return Result(PERMERROR, f"{self.voids} terms point at names with no records (at most "
-                                     f"{MAX_VOID_LOOKUPS} are allowed; the last is {term.where} of {domain})",
-                          term, domain)
+                                     f"{MAX_VOID_LOOKUPS} are allowed; the last is {term.where} of {domain})")
         return None
 
-    def _error(self, value: str, why: str, term: Term, domain: str, active: bool) -> Result | None:
+    def _error(self, value: str, why: str, active: bool) -> Result | None:
         if active:
-            return Result(value, why, term, domain)
+            return Result(value, why)
         if value == PERMERROR:
             self.others.append(why)
         return None
 
-    def _networks(self, term: Term, networks: tuple[Network, ...], domain: str) -> Result | None:
+    def _networks(self, term: Term, networks: tuple[Network, ...]) -> Result | None:
         """The result of a term that lists addresses, for StackShift's: a match when they overlap its networks."""
         overlapping = [n for n in self.ours if any(n.version == m.version and n.overlaps(m) for m in networks)]
         if not overlapping:
@@ -297,11 +290,11 @@ class Walk:
             if all(any(n.version == m.version and n.subnet_of(m) for m in networks) for n in self.ours):
                 self._note(f"{term.where} lists StackShift's addresses directly; use include:"
                                      f"{self.include} instead, so that changes to them reach you.")
-                return Result(PASS, None, term, domain)
+                return Result(PASS)
             return None
         shown = ", ".join(str(n) for n in overlapping)
-        return Result(RESULT_OF[term.qualifier],
-                      _qualifier_reason(term, f"it covers StackShift's addresses ({shown})"), term, domain)
+        covers = f"it covers StackShift's addresses ({shown})"
+        return Result(RESULT_OF[term.qualifier], _qualifier_reason(term, covers))
 
     def _note_unreached(self, after_all: tuple[Term, ...], all_term: Term, domain: str) -> None:
         for term in after_all:
