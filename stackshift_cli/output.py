@@ -1,6 +1,9 @@
 """Everything the user sees: data on stdout (tables, copy-ready lines, JSON, zone, CSV), messages on stderr.
 
-Rich is imported only when a table is drawn on a terminal; piped output is plain and stable.
+Rich is imported only when a table is drawn on a terminal; piped output is plain and stable. Text from outside
+(names, values, explanations and messages from the API or DNS) never reaches a terminal raw: every format but
+JSON shows control and invisible characters as escapes (escape.visible), JSON escapes them its own way, and
+the zone format as \DDD.
 """
 
 from __future__ import annotations
@@ -9,11 +12,13 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, TextIO
 
 from stackshift_cli.domain import CHECK_FIELDS, DnsRecord, Domain, format_time
+from stackshift_cli.escape import visible
 from stackshift_cli.names import to_unicode
 
 RECORD_FORMATS = ("table", "json", "plain", "zone", "csv")
@@ -64,31 +69,32 @@ class Ui:
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=self.stderr)
+            print(visible(message), file=self.stderr)
 
     def success(self, message: str) -> None:
         if not self.quiet:
-            print(self._paint(message, "green", self.stderr), file=self.stderr)
+            print(self._paint(visible(message), "green", self.stderr), file=self.stderr)
 
     def warn(self, message: str) -> None:
-        print(self._paint("Warning: ", "yellow", self.stderr) + message, file=self.stderr)
+        print(self._paint("Warning: ", "yellow", self.stderr) + visible(message), file=self.stderr)
 
     def error(self, message: str, hint: str | None = None) -> None:
-        print(self._paint("Error: ", "red", self.stderr) + message, file=self.stderr)
+        print(self._paint("Error: ", "red", self.stderr) + visible(message), file=self.stderr)
         if hint:
-            print(hint, file=self.stderr)
+            print(visible(hint), file=self.stderr)
 
     def debug_log(self, message: str) -> None:
         if self.debug:
-            print(self._paint(f"debug: {message}", "dim", self.stderr), file=self.stderr)
+            print(self._paint(f"debug: {visible(message)}", "dim", self.stderr), file=self.stderr)
 
     # ------------------------------------------------------------ data (stdout)
 
     def line(self, text: str = "") -> None:
+        """One line of data. Callers pass outside text through `fields()` (or visible()) first."""
         print(text, file=self.stdout)
 
     def emit_json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.stdout)
+        print(json_text(data), file=self.stdout)
 
     def console(self):
         from rich.console import Console
@@ -100,7 +106,8 @@ class Ui:
     def status_text(self, status: str) -> str:
         """A status word, coloured for a terminal (Rich markup)."""
         style = _STATUS_STYLE.get(status)
-        return f"[{style}]{status}[/{style}]" if style and self.color else status
+        shown = _escape(status)
+        return f"[{style}]{shown}[/{style}]" if style and self.color else shown
 
     # ------------------------------------------------------------ records
 
@@ -148,7 +155,7 @@ class Ui:
             table.add_column("Required", no_wrap=True, width=8)
         for r in records:
             middle = [r.explanation or ""] if explained else [display_value(r)]
-            cells = [_escape(r.host), r.type]
+            cells = [_escape(r.host), _escape(r.type)]
             if explained:
                 cells += [self.status_text(r.status), "yes" if r.required else "no", _escape(middle[0])]
             else:
@@ -173,9 +180,9 @@ class Ui:
         fields = domain_fields(domain, show_key_path=show_key_path)
         if not self.stdout_tty:
             for key, value in fields:
-                self.line(f"{key}\t{value}")
+                self.line(tsv(key, value))
             for r in found:
-                self.line(f"requirement.{r.key}\t{_met_word(r.met)}: {r.description} ({r.detail})")
+                self.line(tsv(f"requirement.{r.key}", f"{_met_word(r.met)}: {r.description} ({r.detail})"))
             self.line()
             self._plain_records(list(domain.records))
             return
@@ -207,7 +214,7 @@ class Ui:
         ]
         if not self.stdout_tty:
             for row in rows:
-                self.line("\t".join(row))
+                self.line(tsv(*row))
             return
         if not rows:
             self.info("No domains yet. Create one with `stackshift domains create example.com`.")
@@ -219,7 +226,7 @@ class Ui:
             table.add_column(column, no_wrap=True)
         for row in rows:
             label = row[0] if to_unicode(row[0]) == row[0] else f"{row[0]} ({to_unicode(row[0])})"
-            table.add_row(_escape(label), *(self.status_text(c) for c in row[1:6]), row[6], row[7])
+            table.add_row(_escape(label), *(self.status_text(c) for c in row[1:6]), _escape(row[6]), _escape(row[7]))
         self.console().print(table)
 
 
@@ -251,9 +258,23 @@ def display_value(record: DnsRecord) -> str:
     return record.value
 
 
+def tsv(*fields: object) -> str:
+    """One line of tab-separated fields, each with its control characters (tabs and line breaks too) escaped."""
+    return "\t".join(visible(str(f)) for f in fields)
+
+
+def json_text(data: Any) -> str:
+    """JSON as printed: control characters are escaped by json itself; DEL, C1 controls and the characters that
+    reorder or break lines on a terminal are escaped here too (still valid JSON)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, indent=2, ensure_ascii=False))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
 def plain_record_lines(records: Iterable[DnsRecord]) -> list[str]:
     """One record per line: host, type, value separated by tabs; never wrapped, never coloured."""
-    return [f"{r.host}\t{r.type}\t{display_value(r)}" for r in records]
+    return [tsv(r.host, r.type, display_value(r)) for r in records]
 
 
 def records_csv(records: Iterable[DnsRecord]) -> str:
@@ -261,8 +282,9 @@ def records_csv(records: Iterable[DnsRecord]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["host", "type", "value", "priority", "name", "purpose", "required", "status", "explanation"])
     for r in records:
-        writer.writerow([r.host, r.type, r.value, "" if r.priority is None else r.priority, r.name,
-                         r.purpose or "", "true" if r.required else "false", r.status, r.explanation or ""])
+        writer.writerow([visible(str(v)) for v in (
+            r.host, r.type, r.value, "" if r.priority is None else r.priority, r.name, r.purpose or "",
+            "true" if r.required else "false", r.status, r.explanation or "")])
     return buffer.getvalue()
 
 
@@ -290,17 +312,30 @@ def split_txt(value: str, size: int = TXT_CHUNK) -> list[str]:
 
 
 def _zone_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """A TXT string or a name in zone-file syntax (RFC 1035 5.1): quotes and backslashes escaped, and every byte
+    outside printable ASCII as \\DDD."""
+    out = []
+    for byte in text.encode("utf-8", errors="surrogateescape"):
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03d}")
+    return "".join(out)
 
 
 def _absolute(name: str) -> str:
+    name = _zone_escape(name).replace(" ", "\\032")
     return name if name.endswith(".") else name + "."
 
 
 def _escape(text: str) -> str:
+    """Outside text for a Rich table or line: control characters escaped, then Rich markup escaped."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))
 
 
 def _isatty(stream: Any) -> bool:
@@ -325,9 +360,9 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
         for index, domain in enumerate(domains):
             if index:
                 ui.line()
-            ui.line(f"{domain.name}\t{domain.status}\t{domain.id}")
+            ui.line(tsv(domain.name, domain.status, domain.id))
             for r in domain.records:
-                ui.line("\t".join([r.host, r.type, r.status, r.explanation or ""]))
+                ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
         return
     if many:
         ui.domain_list(domains)
@@ -335,7 +370,7 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
     for domain in domains:
         if many and domain.status == "verified":
             continue
-        title = f"{domain.name}: {ui.status_text(domain.status)}"
+        title = f"{_escape(domain.name)}: {ui.status_text(domain.status)}"
         ui.console().print(title)
         ui._records_table(list(domain.records))
 

@@ -7,6 +7,8 @@ import typer
 from stackshift_cli.cli.state import JsonOption, get_state
 from stackshift_cli.config import redact
 from stackshift_cli.errors import AuthError, ExitCode, UsageError
+from stackshift_cli.escape import visible
+from stackshift_cli.output import tsv
 
 app = typer.Typer(help="Store, show or remove the StackShift API key of a profile.", no_args_is_help=True)
 
@@ -64,7 +66,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
             ("apiKey", f"{data['apiKey']} ({data['apiKeySource']})" if data["apiKey"] else "not set"),
         ]
         for label, value in rows:
-            ui.line(f"{label}\t{value}" if not ui.stdout_tty else f"{label.ljust(8)}  {value}")
+            ui.line(tsv(label, value) if not ui.stdout_tty else f"{label.ljust(8)}  {visible(value)}")
     if not data["apiKey"]:
         ui.info(f"Not logged in; run `stackshift auth login` (profile {state.settings.profile}).")
         raise typer.Exit(int(ExitCode.AUTH))

@@ -9,6 +9,7 @@ import typer
 from stackshift_cli.cli.state import JsonOption, get_state
 from stackshift_cli.config import KEYS, config_dir, data_dir, known_key, redact
 from stackshift_cli.errors import UsageError
+from stackshift_cli.escape import visible
 
 app = typer.Typer(help="Read and change settings (per profile: --profile or STACKSHIFT_PROFILE).",
                   no_args_is_help=True)
@@ -40,7 +41,7 @@ def path(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if state.ui.json:
         state.ui.emit_json({"configFile": str(file_path), "configDir": str(config_dir()), "dataDir": str(data_dir())})
     else:
-        state.ui.line(str(file_path))
+        state.ui.line(visible(str(file_path)))
 
 
 @app.command("list")
@@ -60,7 +61,7 @@ def list_keys(
         return
     for key in names:
         suffix = f"\t({settings.source(key)})" if all_keys else ""
-        state.ui.line(f"{key}={_text(values[key])}{suffix}")
+        state.ui.line(visible(f"{key}={_text(values[key])}") + suffix)
     if not names:
         state.ui.info(f"Profile {settings.profile} sets nothing; `stackshift config list --all` shows the defaults.")
 
@@ -82,7 +83,7 @@ def get(
     if value is None:
         state.ui.info(f"{key} is not set.")
         raise typer.Exit(1)
-    state.ui.line(_text(value))
+    state.ui.line(visible(_text(value)))
 
 
 @app.command("set")
