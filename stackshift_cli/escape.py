@@ -21,6 +21,12 @@ def visible(text: str) -> str:
     return "".join(_visible_char(c) for c in text)
 
 
+def quoted(text: str, limit: int = 100) -> str:
+    """Outside text as an error message quotes it: visible, and cut to `limit` characters with an ellipsis."""
+    shown = visible(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def _visible_char(char: str) -> str:
     if char in _NAMED:
         return _NAMED[char]

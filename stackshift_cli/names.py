@@ -7,6 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 from stackshift_cli.errors import InvalidDomainName
+from stackshift_cli.escape import quoted
 
 MAX_NAME_OCTETS = 253
 MAX_LABEL_OCTETS = 63
@@ -31,15 +32,15 @@ def normalize_domain(raw: str) -> str:
     labels = name.split(".")
     if len(labels) < 2:
         raise InvalidDomainName(
-            f"'{raw}' is a single label; a sender domain needs at least two (example.com).",
+            f"'{quoted(raw)}' is a single label; a sender domain needs at least two (example.com).",
         )
     for label in labels:
         _check_label(label, raw)
     if labels[-1].isdigit():
-        raise InvalidDomainName(f"'{raw}' ends in an all-numeric label, which no top-level domain is.")
+        raise InvalidDomainName(f"'{quoted(raw)}' ends in an all-numeric label, which no top-level domain is.")
     if len(name) > MAX_NAME_OCTETS:
         raise InvalidDomainName(
-            f"'{raw}' is {len(name)} octets long; a domain name has at most {MAX_NAME_OCTETS}."
+            f"'{quoted(raw)}' is {len(name)} octets long; a domain name has at most {MAX_NAME_OCTETS}."
         )
     return name
 
@@ -56,6 +57,22 @@ def to_unicode(name: str) -> str:
         return name
 
 
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")  # the scripts look-alike (homoglyph) names mix
+
+
+def mixed_scripts(name: str) -> list[str]:
+    """The scripts a label of `name` (an A-label name) mixes among Latin, Cyrillic and Greek letters, if any:
+    such a label is a likely look-alike of another name (pаypal.com with a Cyrillic 'а')."""
+    import unicodedata
+
+    for label in to_unicode(name).split("."):
+        scripts = {unicodedata.name(c, "").split(" ")[0] for c in label if c.isalpha()}
+        found = sorted(scripts & set(_CONFUSABLE_SCRIPTS))
+        if len(found) > 1:
+            return [s.capitalize() for s in found]
+    return []
+
+
 def looks_like_id(ref: str) -> bool:
     """Domain ids carry no dots; names always have at least one."""
     return ref.startswith("dom_") and "." not in ref
@@ -65,28 +82,28 @@ def _reject_shapes(text: str) -> None:
     """Reject inputs that are something else than a domain name, suggesting the name inside them."""
     if "://" in text or text.lower().startswith(("http:", "https:")):
         host = urlsplit(text if "://" in text else "//" + text.split(":", 1)[1]).hostname
-        hint = f"Did you mean '{host}'?" if host else "Give only the domain name, such as example.com."
-        raise InvalidDomainName(f"'{text}' is a URL, not a domain name.", hint=hint)
+        hint = f"Did you mean '{quoted(host)}'?" if host else "Give only the domain name, such as example.com."
+        raise InvalidDomainName(f"'{quoted(text)}' is a URL, not a domain name.", hint=hint)
     if "@" in text:
         host = text.rsplit("@", 1)[1]
-        hint = f"Did you mean '{host}'?" if host else "Give only the domain name, such as example.com."
-        raise InvalidDomainName(f"'{text}' is an email address, not a domain name.", hint=hint)
+        hint = f"Did you mean '{quoted(host)}'?" if host else "Give only the domain name, such as example.com."
+        raise InvalidDomainName(f"'{quoted(text)}' is an email address, not a domain name.", hint=hint)
     if "*" in text:
         raise InvalidDomainName(
-            f"'{text}' is a wildcard; a sender domain is one exact name.",
+            f"'{quoted(text)}' is a wildcard; a sender domain is one exact name.",
             hint="Create each sending domain by its own name.",
         )
     if "/" in text:
         raise InvalidDomainName(
-            f"'{text}' contains '/'; give only the domain name.",
-            hint=f"Did you mean '{text.split('/', 1)[0]}'?" if "." in text.split("/", 1)[0] else None,
+            f"'{quoted(text)}' contains '/'; give only the domain name.",
+            hint=f"Did you mean '{quoted(text.split('/', 1)[0])}'?" if "." in text.split("/", 1)[0] else None,
         )
     candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
         ipaddress.ip_address(candidate.split("%", 1)[0])
     except ValueError:
         return
-    raise InvalidDomainName(f"'{text}' is an IP address; a sender domain is a domain name.")
+    raise InvalidDomainName(f"'{quoted(text)}' is an IP address; a sender domain is a domain name.")
 
 
 def _to_alabels(text: str) -> str:
@@ -95,33 +112,37 @@ def _to_alabels(text: str) -> str:
     try:
         return idna.encode(text, uts46=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError) as exc:
-        raise InvalidDomainName(f"'{text}' is not a valid internationalised domain name ({exc}).") from None
+        raise InvalidDomainName(
+            f"'{quoted(text)}' is not a valid internationalised domain name ({quoted(str(exc))})."
+        ) from None
 
 
 def _check_label(label: str, raw: str) -> None:
     if not label:
-        raise InvalidDomainName(f"'{raw}' has an empty label (two dots in a row, or a leading dot).")
+        raise InvalidDomainName(f"'{quoted(raw)}' has an empty label (two dots in a row, or a leading dot).")
     if len(label) > MAX_LABEL_OCTETS:
         raise InvalidDomainName(
-            f"'{raw}' has a label of {len(label)} octets; a label has at most {MAX_LABEL_OCTETS}."
+            f"'{quoted(raw)}' has a label of {len(label)} octets; a label has at most {MAX_LABEL_OCTETS}."
         )
     if not _LDH.match(label):
         bad = sorted({c for c in label if not (c.isascii() and (c.isalnum() or c == "-"))})
-        shown = " ".join(repr(c) for c in bad)
+        shown = quoted(" ".join(repr(c) for c in bad))
         raise InvalidDomainName(
-            f"'{raw}' contains {shown}; a domain name has only letters, digits and hyphens."
+            f"'{quoted(raw)}' contains {shown}; a domain name has only letters, digits and hyphens."
         )
     if label.startswith("-") or label.endswith("-"):
-        raise InvalidDomainName(f"'{raw}' has a label that starts or ends with a hyphen ('{label}').")
+        raise InvalidDomainName(
+            f"'{quoted(raw)}' has a label that starts or ends with a hyphen ('{quoted(label)}')."
+        )
     if label.startswith("xn--"):
         import idna
 
         try:
             idna.decode(label)
         except (idna.IDNAError, UnicodeError):
-            raise InvalidDomainName(f"'{raw}' has an invalid A-label ('{label}').") from None
+            raise InvalidDomainName(f"'{quoted(raw)}' has an invalid A-label ('{quoted(label)}').") from None
     elif label[2:4] == "--":
         raise InvalidDomainName(
-            f"'{raw}' has a label with '--' in the third and fourth positions ('{label}'), "
+            f"'{quoted(raw)}' has a label with '--' in the third and fourth positions ('{quoted(label)}'), "
             "which is reserved for encoded labels."
         )

@@ -7,7 +7,9 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from stackshift_cli.domain import DKIM, DMARC, INBOUND, RETURN_PATH, SPF, DnsRecord
-from stackshift_cli.errors import UsageError
+from stackshift_cli.errors import InvalidDomainName, UsageError
+from stackshift_cli.escape import quoted
+from stackshift_cli.names import MAX_NAME_OCTETS
 
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 DMARC_POLICIES = ("none", "quarantine", "reject")
@@ -38,7 +40,7 @@ def normalize_selector(selector: str) -> str:
     value = selector.strip().lower()
     if not _SELECTOR.match(value):
         raise UsageError(
-            f"'{selector}' is not a valid DKIM selector.",
+            f"'{quoted(selector)}' is not a valid DKIM selector.",
             hint="Use letters, digits and hyphens, such as 'stackshift' or 's2026'.",
         )
     return value
@@ -87,6 +89,31 @@ def build_records(
             )
         )
     return records
+
+
+def check_publishable(name: str, *, selector: str, inbound: bool, profile: SendingProfile) -> None:
+    """Refuse a domain whose records could not be published: a record name over 253 octets (RFC 1035 2.3.4),
+    which the selector or a long host can make of a name that is valid by itself."""
+    names = [f"{selector}._domainkey.{name}", f"_dmarc.{name}", f"{profile.return_path_host}.{name}"]
+    if inbound:
+        names.append(f"{profile.inbound_host}.{name}")
+    longest = max(names, key=len)
+    if len(longest) > MAX_NAME_OCTETS:
+        raise InvalidDomainName(
+            f"The records of {quoted(name, 60)} would need the name {quoted(longest, 60)}, which is {len(longest)} "
+            f"octets long; a DNS name has at most {MAX_NAME_OCTETS}.",
+            hint="Use a shorter domain, or a shorter DKIM selector (--dkim-selector).",
+        )
+
+
+def check_not_public_suffix(name: str) -> None:
+    """A public suffix (co.uk, github.io: names are registered under it) cannot be a sender domain."""
+    if organizational_domain(name) is None:
+        raise InvalidDomainName(
+            f"{quoted(name)} is a public suffix (like co.uk or github.io): domains are registered under it, so it "
+            "cannot be a sender domain itself.",
+            hint=f"Create the domain you registered under it, such as example.{quoted(name)}.",
+        )
 
 
 def registrable_domain(name: str) -> str:

@@ -37,11 +37,19 @@ def create(
     json_output: JsonOption = False,
 ) -> None:
     """Create a sender domain and print the DNS records to publish."""
-    from stackshift_cli.records import normalize_selector
+    from stackshift_cli.names import mixed_scripts
+    from stackshift_cli.records import check_not_public_suffix, check_publishable, normalize_selector
 
     state = get_state(ctx, json_output)
     domain_name = normalize_domain(name)
     selector = normalize_selector(dkim_selector) if dkim_selector is not None else None
+    check_not_public_suffix(domain_name)
+    profile = state.settings.sending_profile()
+    check_publishable(domain_name, selector=selector or profile.dkim_selector, inbound=inbound, profile=profile)
+    scripts = mixed_scripts(domain_name)
+    if scripts:
+        state.ui.warn(f"{to_unicode(domain_name)} ({domain_name}) mixes {' and '.join(scripts)} letters in one "
+                      "label, as look-alikes of other domains do. Check that it is the name you meant.")
     _announce(state)
     domain, created = state.backend().create(domain_name, selector=selector, inbound=inbound, exist_ok=exist_ok)
     ui = state.ui
