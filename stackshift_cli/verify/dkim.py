@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from stackshift_cli.domain import FAILED, MISSING, VERIFIED
-from stackshift_cli.escape import visible
+from stackshift_cli.escape import quoted
 from stackshift_cli.verify import cname, diagnose
 from stackshift_cli.verify.answers import Answer, Verdict
 
@@ -31,9 +31,9 @@ def parse_tags(text: str) -> dict[str, str]:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or not _TAG.match(name):
-            raise TagError(f"'{visible(part.strip())}' is not a tag=value pair")
+            raise TagError(f"'{quoted(part.strip())}' is not a tag=value pair")
         if name in tags:
-            raise TagError(f"the tag {visible(name)}= appears twice")
+            raise TagError(f"the tag {quoted(name)}= appears twice")
         tags[name] = value.strip()
     return tags
 
@@ -75,7 +75,7 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
     except TagError as exc:
         return Verdict(FAILED, f"The TXT record at {where} is not a valid DKIM key record ({exc}). Publish: {expected}")
     if "v" in tags and tags["v"] != "DKIM1":
-        return Verdict(FAILED, f"The DKIM record at {where} has v={visible(tags['v'])}; the version must be v=DKIM1. "
+        return Verdict(FAILED, f"The DKIM record at {where} has v={quoted(tags['v'])}; the version must be v=DKIM1. "
                                f"Publish: {expected}")
     if "v" in tags and next(iter(tags)) != "v":
         return Verdict(FAILED, f"The DKIM record at {where} has v=DKIM1 after other tags; it must come first. "
@@ -87,7 +87,7 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
         return Verdict(FAILED, f"The DKIM key at {where} is empty (p=), which means the key is revoked. "
                                f"Publish: {expected}")
     if tags.get("k", "rsa").lower() != "rsa":
-        return Verdict(FAILED, f"The DKIM record at {where} says k={visible(tags['k'])}, but this key is RSA. Set "
+        return Verdict(FAILED, f"The DKIM record at {where} says k={quoted(tags['k'])}, but this key is RSA. Set "
                                "k=rsa (or remove the k= tag).")
     unusable = _unusable(tags, where, expected)
     if unusable:
@@ -113,12 +113,12 @@ def _unusable(tags: dict[str, str], where: str, expected: str) -> str | None:
     """Why a well-formed key record cannot verify StackShift's rsa-sha256 signatures on email, or None."""
     hashes = _colon_list(tags.get("h"))
     if "h" in tags and "sha256" not in hashes:
-        return (f"The DKIM record at {where} has h={visible(tags['h'])}, which does not allow sha256: StackShift "
+        return (f"The DKIM record at {where} has h={quoted(tags['h'])}, which does not allow sha256: StackShift "
                 "signs with rsa-sha256, and verifiers ignore a signature whose hash the key does not allow "
                 f"(RFC 6376 3.6.1, RFC 8301). Remove the h= tag (or list sha256 in it): {expected}")
     services = _colon_list(tags.get("s"))
     if "s" in tags and not {"email", "*"} & set(services):
-        return (f"The DKIM record at {where} has s={visible(tags['s'])}, which lists neither email nor *, so the key "
+        return (f"The DKIM record at {where} has s={quoted(tags['s'])}, which lists neither email nor *, so the key "
                 "may not be used to sign email (RFC 6376 3.6.1). Remove the s= tag (or set s=email): "
                 f"{expected}")
     return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
-from stackshift_cli.escape import visible
+from stackshift_cli.escape import quoted
 from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Verdict
 
@@ -69,7 +69,7 @@ class Policy:
     def summary(self) -> str:
         parts = [f"p={self.tags['p']}" if "p" in self.tags else "no p="]
         parts += [f"{t}={self.tags[t]}" for t in ("sp", "psd") if t in self.tags]
-        return "; ".join(visible(p) for p in parts)
+        return "; ".join(quoted(p) for p in parts)
 
 
 def read(text: str) -> Policy:
@@ -80,7 +80,7 @@ def read(text: str) -> Policy:
             continue
         match = _TAG.fullmatch(part.strip())
         if not match:
-            return Policy(text, tags, problem=f"'{visible(part.strip())}' is not a tag=value pair")
+            return Policy(text, tags, problem=f"'{quoted(part.strip())}' is not a tag=value pair")
         name, value = match.group(1).lower(), match.group(2).strip()
         if name in tags:
             return Policy(text, tags, problem=f"the tag {name}= appears twice")
@@ -88,7 +88,7 @@ def read(text: str) -> Policy:
     notes: list[str] = []
     rua_valid = _report_uris("rua", tags, notes)
     _report_uris("ruf", tags, notes)
-    invalid = next((f"{t}={visible(tags[t])} is not a policy; use none, quarantine or reject"
+    invalid = next((f"{t}={quoted(tags[t])} is not a policy; use none, quarantine or reject"
                     for t in ("p", "sp", "np") if t in tags and tags[t].lower() not in POLICIES), None)
     policy = tags.get("p", "none").lower() if invalid is None else None
     fallback = problem = None
@@ -123,7 +123,7 @@ def _choice(tags: dict[str, str], name: str, allowed: tuple[str, ...], default: 
         return default
     if value.lower() in allowed:
         return value.lower()
-    notes.append(f"The value {name}={visible(value)} is not valid ({' or '.join(allowed)}); receivers use the "
+    notes.append(f"The value {name}={quoted(value)} is not valid ({' or '.join(allowed)}); receivers use the "
                  f"default, {name}={default}")
     return default
 
@@ -136,11 +136,11 @@ def _report_uris(name: str, tags: dict[str, str], notes: list[str]) -> bool:
     for uri in filter(None, (u.strip() for u in tags[name].split(","))):
         bare = _SIZE_SUFFIX.sub("", uri)
         if bare != uri:
-            notes.append(f"The size limit in {name}={visible(uri)} is obsolete: RFC 9989 receivers ignore it")
+            notes.append(f"The size limit in {name}={quoted(uri)} is obsolete: RFC 9989 receivers ignore it")
         if _URI.fullmatch(bare):
             valid = True
         else:
-            notes.append(f"The tag {name}= holds '{visible(uri)}', which is not a URI, so reports cannot be sent "
+            notes.append(f"The tag {name}= holds '{quoted(uri)}', which is not a URI, so reports cannot be sent "
                          "there; write addresses as mailto:dmarc@example.com")
     return valid
 
@@ -154,7 +154,7 @@ def broken(text: str) -> str | None:
     lowered = stripped.lower()
     defect = diagnose.value_defect(text, "v=DMARC1")
     if defect and "dmarc" in lowered:
-        return visible(defect)
+        return quoted(defect)
     if not re.search(r"v\s*=\s*dmarc", lowered):
         return None
     if stripped != text and is_dmarc(stripped):
@@ -164,10 +164,10 @@ def broken(text: str) -> str | None:
         return "v=DMARC1 is not its first tag; it must come first"
     written = re.match(r"v\s*=\s*(\w+)", stripped).group(1)
     if written.lower() != "dmarc1":
-        return f"v={visible(written)} is not a DMARC version; it must be v=DMARC1"
+        return f"v={quoted(written)} is not a DMARC version; it must be v=DMARC1"
     if written != "DMARC1":
-        return f"v={visible(written)} must be written v=DMARC1, in capitals"
-    return f"a semicolon must follow v=DMARC1 (\"{visible(stripped[:24])}…\")"
+        return f"v={quoted(written)} must be written v=DMARC1, in capitals"
+    return f"a semicolon must follow v=DMARC1 (\"{quoted(stripped[:24])}…\")"
 
 
 def repair(text: str) -> str | None:
@@ -242,7 +242,7 @@ def evaluate(own: Answer, *, domain: str, expected: str, walked: Mapping[str, An
                                          f"with v=DMARC1){_instead(inherited)}. Point the CNAME at the right "
                                          f"target, or replace it with a TXT record: {expected}"))
     if texts:
-        shown = visible(texts[0] if len(texts[0]) <= 60 else texts[0][:59] + "…")
+        shown = quoted(texts[0] if len(texts[0]) <= 60 else texts[0][:59] + "…")
         return Judgement(Verdict(FAILED, f"The TXT record at {name} (\"{shown}\") is not a DMARC record (it does "
                                          f"not start with v=DMARC1){_instead(inherited)}. Replace it with: "
                                          f"{expected}"))
@@ -286,7 +286,7 @@ def _own(name: str, domain: str, text: str, others: list[str], return_path: str 
     notes = _policy_notes(applied, domain, return_path)
     if others:
         notes.append(f"{name} also has {len(others)} other TXT record{'s' if len(others) > 1 else ''} "
-                     f"(\"{visible(others[0][:40])}\"); receivers skip {'them' if len(others) > 1 else 'it'}, "
+                     f"(\"{quoted(others[0][:40])}\"); receivers skip {'them' if len(others) > 1 else 'it'}, "
                      "but some do not expect it: remove it")
     return Judgement(Verdict(VERIFIED, _sentences(notes)), applied)
 

@@ -21,7 +21,7 @@ from ipaddress import ip_network
 from typing import Mapping, Sequence
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
-from stackshift_cli.escape import visible
+from stackshift_cli.escape import quoted, visible
 from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
 from stackshift_cli.verify.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
@@ -390,7 +390,7 @@ def evaluate(answer: Answer, *, include: str, expected: str, fetched: Fetched) -
     text = spf_texts[0]
     defect = diagnose.value_defect(text, "v=spf1")
     if defect:
-        return Verdict(FAILED, f"The SPF record at {name} is damaged: {visible(defect)}")
+        return Verdict(FAILED, f"The SPF record at {name} is damaged: {quoted(defect)}")
     record = parse(text)
     if not record.valid:
         return Verdict(FAILED, _syntax_explanation(name, record, include, fetched))
@@ -477,21 +477,21 @@ def _near_miss(name: str, txt: list[Rr], expected: str) -> str | None:
         lowered = text.lower()
         defect = diagnose.value_defect(text, "v=spf1")
         if defect and "v=spf1" in lowered:
-            return f"The SPF record at {name} is damaged: {visible(defect)}"
+            return f"The SPF record at {name} is damaged: {quoted(defect)}"
         if lowered.startswith("v=spf1"):
             if len(rr.strings) > 1 and rr.strings[0].lower().endswith("v=spf1"):
-                shown = " ".join(f'"{visible(s)}"' for s in rr.strings[:3])
+                shown = " ".join(f'"{quoted(s)}"' for s in rr.strings[:3])
                 return (f"The TXT record at {name} is published as the strings {shown}, which receivers join "
-                        f"without a space into \"{visible(text[:20])}…\": v=spf1 must be followed by a space, so it "
+                        f"without a space into \"{quoted(text[:20])}…\": v=spf1 must be followed by a space, so it "
                         "is not an SPF record. Put a space at the end of the first string (or publish one "
                         f"string): {visible(rr.strings[0])} {visible(''.join(rr.strings[1:]))}")
-            return (f"The TXT record at {name} starts with \"{visible(text[:12])}\": v=spf1 must be followed by a "
+            return (f"The TXT record at {name} starts with \"{quoted(text[:12])}\": v=spf1 must be followed by a "
                     "space, so receivers do not read it as an SPF record.")
         if lowered.lstrip().startswith("v=spf1"):
             return (f"The SPF record at {name} starts with a space or another invisible character, so receivers do "
                     f"not read it as SPF. Publish it without: {visible(text.strip())}")
         if lowered.startswith(("spf1 ", "v=spf2", "v=spf ", "v-spf1", "v:spf1")):
-            return (f"The TXT record at {name} (\"{visible(text[:40])}\") looks like SPF but does not start with "
+            return (f"The TXT record at {name} (\"{quoted(text[:40])}\") looks like SPF but does not start with "
                     f"v=spf1, so receivers ignore it. Publish: {expected}")
     return None
 
@@ -509,8 +509,8 @@ class Suggestion:
 
 def _replace_with(texts: list[str], include: str, fetched: Fetched, domain: str, what: str) -> str:
     suggestion = suggest(texts, include, fetched, domain)
-    without = [f'"{visible(t)}", which is not valid SPF' for t in suggestion.dropped]
-    without += [f'"{visible(t)}", which keeps StackShift\'s mail from passing' for t in suggestion.blocking]
+    without = [f'"{quoted(t)}", which is not valid SPF' for t in suggestion.dropped]
+    without += [f'"{quoted(t)}", which keeps StackShift\'s mail from passing' for t in suggestion.blocking]
     dropped = f" (without {'; without '.join(without)})" if without else ""
     if suggestion.record:
         return f"Replace {what}{dropped}: {suggestion.record}"

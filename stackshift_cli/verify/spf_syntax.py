@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from stackshift_cli.escape import visible
+from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS
 from stackshift_cli.verify.answers import dns_name_problem
 
@@ -66,7 +66,7 @@ class Term:
     @property
     def where(self) -> str:
         """'term 3 ("ip4:1.2.3.4/33", at character 20)': how explanations name a term."""
-        return f'term {self.index} ("{visible(self.text)}", at character {self.offset + 1})'
+        return f'term {self.index} ("{quoted(self.text, 80)}", at character {self.offset + 1})'
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Problem:
     message: str
 
     def describe(self) -> str:
-        return f'term {self.index} ("{visible(self.text)}", at character {self.offset + 1}): {self.message}'
+        return f'term {self.index} ("{quoted(self.text, 80)}", at character {self.offset + 1}): {self.message}'
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _term(token: str, index: int, offset: int) -> Term:
     if lowered in MECHANISMS:
         if lowered == "all":
             raise _Invalid("'all' takes nothing after it")
-        raise _Invalid(f"'{visible(rest[:1])}' cannot follow '{lowered}': write {lowered}:domain or {lowered}/prefix")
+        raise _Invalid(f"'{quoted(rest[:1])}' cannot follow '{lowered}': write {lowered}:domain or {lowered}/prefix")
     raise _Invalid("it is neither a mechanism (all, include, a, mx, ptr, ip4, ip6, exists) nor a modifier "
                    "(name=value)")
 
@@ -170,13 +170,13 @@ def _check_characters(token: str) -> None:
         if "\x21" <= char <= "\x7e":
             continue
         if char in "\t\r\n\v\f":
-            raise _Invalid(f"it contains {visible(char)}: only spaces may separate the terms of an SPF record "
+            raise _Invalid(f"it contains {quoted(char)}: only spaces may separate the terms of an SPF record "
                            "(RFC 7208 4.6.1)")
         if char == "\x00":
             raise _Invalid("it contains a NUL byte (\\x00)")
         if char < "\x80":
-            raise _Invalid(f"it contains the control character {visible(char)}")
-        raise _Invalid(f"it contains {visible(char)}, which is not ASCII: an SPF record holds printable ASCII only "
+            raise _Invalid(f"it contains the control character {quoted(char)}")
+        raise _Invalid(f"it contains {quoted(char)}, which is not ASCII: an SPF record holds printable ASCII only "
                        "(RFC 7208 12)")
 
 
@@ -239,11 +239,11 @@ def _ip4_address(address: str) -> None:
         return
     host, colon, port = address.partition(":")
     if colon and _IP4.fullmatch(host):
-        raise _Invalid(f"{host} is followed by a port ({colon}{visible(port)}); an SPF address takes no port")
+        raise _Invalid(f"{host} is followed by a port ({colon}{quoted(port)}); an SPF address takes no port")
     if re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", address):
         raise _Invalid(f"{address} is not a full IPv4 address: write all four numbers, with a prefix length for a "
                        "range (192.0.2.0/24)")
-    raise _Invalid(f"{visible(address)} is not an IPv4 address")
+    raise _Invalid(f"{quoted(address)} is not an IPv4 address")
 
 
 def _ip6_address(address: str) -> None:
@@ -252,12 +252,12 @@ def _ip6_address(address: str) -> None:
             raise ValueError
         ipaddress.IPv6Address(address)
     except ValueError:
-        raise _Invalid(f"{visible(address)} is not an IPv6 address") from None
+        raise _Invalid(f"{quoted(address)} is not an IPv6 address") from None
 
 
 def _prefix(text: str, limit: int, digits: int, family: str) -> int:
     if not text.isdigit():
-        raise _Invalid(f"/{visible(text)} is not a prefix length")
+        raise _Invalid(f"/{quoted(text)} is not a prefix length")
     if len(text) > 1 and text.startswith("0"):
         raise _Invalid(f"/{text}: a prefix length has no leading zeros")
     if len(text) > digits or int(text) > limit:
@@ -268,7 +268,7 @@ def _prefix(text: str, limit: int, digits: int, family: str) -> int:
 def _dual_cidr(text: str, name: str) -> tuple[int | None, int | None]:
     match = _DUAL_CIDR.fullmatch(text)
     if not match:
-        raise _Invalid(f"'{visible(text)}' is not a prefix length: {name} takes /N for IPv4 and //N for IPv6 "
+        raise _Invalid(f"'{quoted(text)}' is not a prefix length: {name} takes /N for IPv4 and //N for IPv6 "
                        f"({name}/24, {name}//64, {name}/24//64)")
     ip4, ip6 = match.groups()
     return (_prefix(ip4, 32, 2, "an IPv4") if ip4 is not None else None,
@@ -310,7 +310,7 @@ def _domain_spec_problem(spec: str) -> str | None:
         literal_tail = text + literal_tail
     tail = literal_tail[:-1] if literal_tail.endswith(".") else literal_tail
     if "." not in tail:
-        return f"{visible(spec)} is not a domain: it needs a dot and a top-level name (example.com)"
+        return f"{quoted(spec)} is not a domain: it needs a dot and a top-level name (example.com)"
     top = tail.rsplit(".", 1)[1]
     if not _TOPLABEL.fullmatch(top):
         return _toplabel_problem(spec, top)
@@ -321,17 +321,17 @@ def _domain_spec_problem(spec: str) -> str | None:
 
 def _toplabel_problem(spec: str, top: str) -> str:
     if not top:
-        return f"{visible(spec)} ends in an empty label"
+        return f"{quoted(spec)} ends in an empty label"
     if top.isdigit():
         if _IP4.fullmatch(spec.rstrip(".")):
             return f"{spec} is an IP address where a domain is needed: write ip4:{spec.rstrip('.')}"
-        return f"{visible(spec)} ends in '{top}', but a top-level name cannot be all digits"
+        return f"{quoted(spec)} ends in '{top}', but a top-level name cannot be all digits"
     if top.startswith("-") or top.endswith("-"):
-        return f"{visible(spec)} ends in '{visible(top)}', but a label cannot start or end with a hyphen"
+        return f"{quoted(spec)} ends in '{quoted(top)}', but a label cannot start or end with a hyphen"
     host, colon, port = top.partition(":")
     if colon and port.isdigit():
-        return f"{visible(spec)} has a port ({colon}{port}); a domain in SPF takes no port"
-    return f"{visible(spec)} ends in '{visible(top)}', but a top-level name holds only letters, digits and hyphens"
+        return f"{quoted(spec)} has a port ({colon}{port}); a domain in SPF takes no port"
+    return f"{quoted(spec)} ends in '{quoted(top)}', but a top-level name holds only letters, digits and hyphens"
 
 
 def _macro_problem(text: str) -> str | None:
@@ -355,11 +355,11 @@ def _macro_tokens(text: str) -> list[tuple[str, str]] | str:
             i += 2
             continue
         if following != "{":
-            return (f"'%' at '{visible(text[i:i + 3])}' must start a macro (%{{d}}) or be written %% (a literal %), "
+            return (f"'%' at '{quoted(text[i:i + 3])}' must start a macro (%{{d}}) or be written %% (a literal %), "
                     "%_ (a space) or %- (an encoded space)")
         end = text.find("}", i)
         if end < 0:
-            return f"the macro '{visible(text[i:])}' is not closed with '}}'"
+            return f"the macro '{quoted(text[i:])}' is not closed with '}}'"
         body = text[i + 2: end]
         problem = _macro_body_problem(body)
         if problem:
@@ -372,7 +372,7 @@ def _macro_tokens(text: str) -> list[tuple[str, str]] | str:
 def _macro_body_problem(body: str) -> str | None:
     match = _MACRO_BODY.fullmatch(body)
     if not match:
-        return (f"%{{{visible(body)}}} is not a macro: a macro letter, then optional digits, 'r' and delimiters "
+        return (f"%{{{quoted(body)}}} is not a macro: a macro letter, then optional digits, 'r' and delimiters "
                 f"({DELIMITERS}), as in %{{d2}} or %{{ir}}")
     letter, digits = match.group(1).lower(), match.group(2)
     if letter in EXPLANATION_ONLY_LETTERS:

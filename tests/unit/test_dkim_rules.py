@@ -189,3 +189,16 @@ def test_dkimpy_departs_from_rfc_6376_only_where_recorded(name, keys, signed):
     verdict = dkim_rules.evaluate(_answer(record), expected=keys.expected)
     assert verdict.status == variant.status
     assert (verdict.status == VERIFIED) is not verified_by_dkimpy
+
+
+@pytest.mark.parametrize("record", [
+    "v=DKIM1; k=rsa; " + "x" * 30_000,  # a part that is no tag=value pair
+    "v=DKIM1; k=" + "e" * 30_000 + "; p=MIIB",  # a huge key type
+    "v=DKIM1; h=" + "s" * 30_000 + "; p=MIIB",
+    "v=" + "D" * 30_000 + "; p=MIIB",
+], ids=["no-tag", "k", "h", "v"])
+def test_an_explanation_never_embeds_a_whole_huge_published_value(record, keys):
+    """Issue 9, item 17: a 30 KB published value is quoted shortened, not echoed whole."""
+    verdict = dkim_rules.evaluate(_answer(record), expected=keys.expected)
+    assert verdict.status == FAILED
+    assert len(verdict.explanation) < 2000 and "…" in verdict.explanation
