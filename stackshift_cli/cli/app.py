@@ -108,10 +108,10 @@ def report_error(exc: BaseException, ui: Ui) -> int:
     if isinstance(exc, KeyboardInterrupt):
         ui.error("Interrupted.")
         return int(ExitCode.INTERRUPTED)
-    if isinstance(exc, BrokenPipeError):  # the reader of stdout went away (`| head`): stop quietly
+    if isinstance(exc, BrokenPipeError):  # the reader of stdout went away (`| head -1`): it has what it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return int(ExitCode.ERROR)
+        return int(ExitCode.OK)
     if ui.debug:
         traceback.print_exception(exc, file=ui.stderr)
     ui.error(

@@ -117,3 +117,14 @@ def test_list_json_starts_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0"], proc.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_exit_0(local_cli, isolated_env):
+    """`stackshift domains list | head -1`: head has what it wanted; no error line, no traceback, exit 0."""
+    assert local_cli("domains", "create", "example.com").exit_code == 0
+    proc = subprocess.Popen([*stackshift_command(), "domains", "records", "example.com", "--format", "plain"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert stderr == b""
