@@ -1,14 +1,28 @@
-"""DKIM key generation and the private-key files (mode 0600 in a 0700 directory)."""
+"""DKIM key generation and the private-key files (mode 0600 in a 0700 directory).
+
+A key file is only ever addressed as `<keys dir>/<domain id>.pem`, from an id that matches DOMAIN_ID: never
+from a path stored anywhere. A new key is written under a temporary name (`.<id>.pem.tmp`) and renamed into
+place only once its domain is in the store, so an interrupted create leaves no key that looks like a real one;
+`sweep_orphans` removes what a killed process left behind.
+"""
 
 from __future__ import annotations
 
 import base64
+import os
+import re
+import time
 from pathlib import Path
+from typing import Callable, Iterable
 
 from stackshift_cli.errors import StoreError
-from stackshift_cli.files import write_private_file
+from stackshift_cli.files import ensure_private_dir, os_error_hint
 
 KEY_BITS = 2048
+DOMAIN_ID = re.compile(r"dom_[0-9a-f]{16}")
+_KEY_FILE = re.compile(r"(dom_[0-9a-f]{16})\.pem")
+_TEMP_FILE = re.compile(r"\.(dom_[0-9a-f]{16})\.pem\.tmp")
+ORPHAN_AGE_S = 60.0  # younger files may belong to a create still running in another process
 
 
 def generate_dkim_keypair() -> tuple[bytes, str]:
@@ -29,14 +43,103 @@ def generate_dkim_keypair() -> tuple[bytes, str]:
     return pem, base64.b64encode(der).decode("ascii")
 
 
-def write_private_key(directory: Path, stem: str, pem: bytes) -> Path:
-    """Write `pem` to directory/stem.pem with mode 0600; never replaces an existing key."""
-    path = directory / f"{stem}.pem"
+def is_domain_id(value: object) -> bool:
+    return isinstance(value, str) and DOMAIN_ID.fullmatch(value) is not None
+
+
+def key_path(directory: Path, domain_id: str) -> Path:
+    """`directory/<domain_id>.pem`; the id must be a domain id (checked, so no path can come through it)."""
+    if not is_domain_id(domain_id):
+        raise ValueError(f"not a domain id: {domain_id!r}")
+    return directory / f"{domain_id}.pem"
+
+
+def temp_key_path(directory: Path, domain_id: str) -> Path:
+    return key_path(directory, domain_id).with_name(f".{domain_id}.pem.tmp")
+
+
+def write_pending_key(directory: Path, domain_id: str, pem: bytes) -> Path:
+    """Write `pem` under the temporary name of `domain_id`'s key (mode 0600, fsynced) and return that path.
+
+    Creates the keys directory (0700) if it is missing. On any failure nothing is left behind.
+    """
+    path = temp_key_path(directory, domain_id)
     try:
-        write_private_file(path, pem, exclusive=True)
+        ensure_private_dir(directory)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise StoreError(
-            f"Cannot write the DKIM private key {path}: {exc.strerror}.",
-            hint="Check the permissions of the data directory, or set STACKSHIFT_DATA_DIR.",
-        ) from None
+        raise _write_error(directory, domain_id, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as exc:
+        path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(directory, domain_id, exc) from None
+        raise
     return path
+
+
+def install_key(directory: Path, domain_id: str) -> Path:
+    """Give the key written by write_pending_key its real name (once its domain is stored)."""
+    final = key_path(directory, domain_id)
+    os.rename(temp_key_path(directory, domain_id), final)
+    return final
+
+
+def sweep_orphans(directory: Path, stored: Callable[[list[str]], Iterable[str]], count: Callable[[], int], *,
+                  now: float | None = None) -> None:
+    """Remove temporary key files, and key files, older than ORPHAN_AGE_S whose domain is not stored.
+
+    `stored` gives which of the ids it is asked about have a row, `count` how many rows there are: key files are
+    only looked up when there are more of them than rows (a large store has many keys, all of them old). A
+    temporary key whose domain is stored (its create was killed between the commit and the rename) is renamed
+    into place instead. Only names of the two shapes above are touched, never followed as links. Best effort:
+    what cannot be removed stays for a later sweep.
+    """
+    now = time.time() if now is None else now
+    temporary: list[tuple[str, str]] = []  # (file name, domain id)
+    keys: list[tuple[str, str]] = []
+    key_files = 0
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                match = _TEMP_FILE.fullmatch(entry.name) or _KEY_FILE.fullmatch(entry.name)
+                if match is None:
+                    continue
+                is_temp = entry.name.startswith(".")
+                key_files += not is_temp
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if now - info.st_mtime >= ORPHAN_AGE_S:
+                    (temporary if is_temp else keys).append((entry.name, match.group(1)))
+    except OSError:
+        return
+    if keys and key_files <= count():
+        keys = []  # as many key files as domains: none is an orphan (to look each one up would cost a lot)
+    if not temporary and not keys:
+        return
+    kept = set(stored([domain_id for _, domain_id in temporary + keys]))
+    for name, domain_id in temporary + keys:
+        try:
+            if domain_id not in kept:
+                os.unlink(directory / name)
+            elif name.startswith("."):
+                final = key_path(directory, domain_id)
+                if os.path.lexists(final):
+                    os.unlink(directory / name)
+                else:
+                    os.rename(directory / name, final)
+        except OSError:
+            continue
+
+
+def _write_error(directory: Path, domain_id: str, exc: OSError) -> StoreError:
+    return StoreError(
+        f"Cannot write the DKIM private key {key_path(directory, domain_id)}: {exc.strerror or exc}.",
+        hint=os_error_hint(exc, "STACKSHIFT_DATA_DIR"),
+    )

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import secrets
 import sqlite3
+import stat
+import tempfile
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from stackshift_cli import requirements
 from stackshift_cli.backends.base import resolve_ref
 from stackshift_cli.config import Settings, data_dir
 from stackshift_cli.domain import PENDING, DnsRecord, Domain, format_time, parse_time, utcnow
 from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
-from stackshift_cli.files import ensure_private_dir
+from stackshift_cli.escape import quoted
+from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
+from stackshift_cli.keys import ORPHAN_AGE_S, is_domain_id, key_path, sweep_orphans
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
 SCHEMA_VERSION = 2
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
+BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
+SQLITE_HEADER = b"SQLite format 3\x00"
+DATA_DIR_ENV = "STACKSHIFT_DATA_DIR"
+MOVE_ASIDE = "Move the file aside to start a new store; stackshift will not overwrite it."
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+_T = TypeVar("_T")
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS = [
@@ -57,7 +70,11 @@ MIGRATIONS = [
 
 
 class LocalBackend:
-    """Backend over a SQLite file; safe with several stackshift processes at once (WAL, busy timeout)."""
+    """Backend over a SQLite file; safe with several stackshift processes at once (WAL, busy retries).
+
+    Reading never creates anything: without a store every read finds nothing. The first write creates the
+    store, whole (schema and WAL mode) or not at all.
+    """
 
     kind = "local"
 
@@ -72,35 +89,124 @@ class LocalBackend:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The connection for writing: the store is created if there is none."""
+        conn = self._connection(create=True)
+        assert conn is not None
+        return conn
+
+    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
+        """The open store; None when there is none and `create` is false."""
         if self._conn is None:
+            if not self._store_exists():
+                if not create:
+                    return None
+                self._create_store()
             self._conn = self._open()
         return self._conn
 
-    def _open(self) -> sqlite3.Connection:
+    def _store_exists(self) -> bool:
+        """Whether there is a store; an error when something is there that is not an SQLite database.
+
+        Looks without changing anything: an empty file (or a link to one) stays as it is.
+        """
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            if os.path.islink(self.path):
+                raise StoreError(f"The store {self.path} is not a stackshift store: it is a link to "
+                                 f"{quoted(os.readlink(self.path))}, which does not exist.", hint=MOVE_ASIDE) from None
+            return False
+        except OSError as exc:
+            raise StoreError(f"Cannot use the store {self.path}: {exc.strerror}.",
+                             hint=os_error_hint(exc, DATA_DIR_ENV)) from None
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise StoreError(f"The store {self.path} is not a stackshift store: it is {kind}.", hint=MOVE_ASIDE)
+        if info.st_size == 0:
+            raise StoreError(f"The store {self.path} is not a stackshift store: it is an empty file.",
+                             hint=MOVE_ASIDE)
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreError(f"Cannot read the store {self.path}: {exc.strerror}.",
+                             hint=os_error_hint(exc, DATA_DIR_ENV)) from None
+        if header != SQLITE_HEADER:
+            raise StoreError(f"The store {self.path} is not a stackshift store: it is not an SQLite database.",
+                             hint=MOVE_ASIDE)
+        return True
+
+    def _ensure_directory(self) -> None:
         try:
             ensure_private_dir(self.directory)
         except OSError as exc:
-            raise StoreError(
-                f"Cannot create the data directory {self.directory}: {exc.strerror}.",
-                hint="Check its permissions, or set STACKSHIFT_DATA_DIR to a writable directory.",
-            ) from None
+            raise StoreError(f"Cannot create the data directory {self.directory}: {exc.strerror}.",
+                             hint=os_error_hint(exc, DATA_DIR_ENV)) from None
+
+    def _warn_if_open(self) -> None:
+        warn_if_open([self.directory, self.keys_dir], "DKIM private keys")
+
+    def _create_store(self) -> None:
+        """Make a new store under a temporary name (mode 0600) and link it into place: whole, or not at all."""
+        self._ensure_directory()
+        self._warn_if_open()
+        _remove_old_temporaries(self.directory.glob(f".{DB_NAME}.*.tmp*"))  # from a process killed here
+        tmp = ""
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            fd, tmp = tempfile.mkstemp(prefix=f".{DB_NAME}.", suffix=".tmp", dir=self.directory)
+            os.close(fd)
+            conn = sqlite3.connect(tmp, timeout=BUSY_SLICE_S, isolation_level=None)
+            try:
+                self._migrate(conn)
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created the store meanwhile: use that one
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                    raise
+                if not os.path.lexists(self.path):  # a file system without hard links
+                    os.rename(tmp, self.path)
+        except sqlite3.Error as exc:
+            raise self._store_error(exc) from None
+        except OSError as exc:
+            raise StoreError(f"Cannot create the store {self.path}: {exc.strerror}.",
+                             hint=os_error_hint(exc, DATA_DIR_ENV)) from None
+        finally:
+            if tmp:
+                for suffix in ("", "-journal", "-wal", "-shm"):
+                    Path(tmp + suffix).unlink(missing_ok=True)
+
+    def _open(self) -> sqlite3.Connection:
+        self._warn_if_open()
+        try:
+            conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True, timeout=BUSY_SLICE_S,
+                                   isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._store_error(exc) from None
+        try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = _busy_retry(lambda: conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"The store {self.path} was written by a newer stackshift (schema {version}).",
                     hint="Upgrade stackshift; this version will not change that store.",
                 )
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            if _busy_retry(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                _busy_retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchall())
             if version < SCHEMA_VERSION:
                 self._migrate(conn)
             self._check_tables(conn)
         except sqlite3.Error as exc:
+            conn.close()
             raise self._store_error(exc) from None
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -112,44 +218,62 @@ class LocalBackend:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_tables(self, conn: sqlite3.Connection) -> None:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {row[0] for row in _busy_retry(
+            lambda: conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())}
         if not {"domains", "records"} <= tables:
             raise StoreError(
                 f"The store {self.path} is damaged: its tables are missing.",
-                hint="Move the file aside to start a new store; stackshift will not overwrite it.",
+                hint=MOVE_ASIDE,
             )
 
     def _store_error(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == _SQLITE_FULL or "disk is full" in text or ("disk I/O error" in text and self._disk_full()):
+            return StoreError(f"Cannot write the store {self.path}: No space left on device ({text}).",
+                              hint=os_error_hint(OSError(errno.ENOSPC, ""), DATA_DIR_ENV))
         if "not a database" in text or "malformed" in text or isinstance(exc, sqlite3.DatabaseError) and (
             "corrupt" in text
         ):
-            return StoreError(
-                f"The store {self.path} is not a readable stackshift database ({text}).",
-                hint="Move the file aside to start a new store; stackshift will not overwrite it.",
-            )
+            return StoreError(f"The store {self.path} is not a readable stackshift database ({text}).", hint=MOVE_ASIDE)
         if "readonly" in text or "read-only" in text or "unable to open" in text:
             return StoreError(
                 f"Cannot write the store {self.path} ({text}).",
                 hint="Check the permissions of the data directory, or set STACKSHIFT_DATA_DIR.",
             )
-        if "locked" in text or "busy" in text:
-            return StoreError(f"The store {self.path} stayed locked by another stackshift process ({text}).",
-                              hint="Try again in a moment.")
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
+            return StoreError(f"The store {self.path} stayed locked by another stackshift process for "
+                              f"{BUSY_TIMEOUT_S:.0f}s ({text}).", hint="Try again in a moment.")
         return StoreError(f"The store {self.path} could not be used ({text}).")
 
+    def _disk_full(self) -> bool:
+        try:
+            return os.statvfs(self.directory).f_bavail == 0
+        except OSError:
+            return False
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, sweep: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction (the store is created if there is none). With `sweep` (creates, which are where
+        orphans come from) it begins by sweeping orphan keys: under the write lock, so the rows it sees are the
+        committed ones."""
         conn = self.conn
         try:
             with _transaction(conn):
+                if sweep:
+                    sweep_orphans(self.keys_dir, lambda ids: _stored_ids(conn, ids),
+                                  lambda: conn.execute("SELECT count(*) FROM domains").fetchone()[0])
                 yield conn
         except sqlite3.Error as exc:
             raise self._store_error(exc) from None
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Rows of a query; none when there is no store (which reading never creates)."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return []
         try:
-            return self.conn.execute(sql, params).fetchall()
+            return _busy_retry(lambda: conn.execute(sql, params).fetchall())
         except sqlite3.Error as exc:
             raise self._store_error(exc) from None
 
@@ -161,7 +285,7 @@ class LocalBackend:
     # ------------------------------------------------------------ the Backend interface
 
     def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
-        from stackshift_cli.keys import generate_dkim_keypair, write_private_key
+        from stackshift_cli.keys import generate_dkim_keypair, install_key, write_pending_key
         from stackshift_cli.records import build_records
 
         existing = self._find_by_name(name)
@@ -172,24 +296,36 @@ class LocalBackend:
         domain_id = "dom_" + secrets.token_hex(8)
         pem, public_key = generate_dkim_keypair()
         records = build_records(name, selector=selector, public_key_b64=public_key, inbound=inbound, profile=profile)
-        key_path = write_private_key(self.keys_dir, domain_id, pem)
+        self._connection(create=True)
+        # The key gets its real name only once its row is committed: a create that fails, is interrupted or is
+        # killed leaves at most a temporary file, which a later write sweeps.
+        pending = write_pending_key(self.keys_dir, domain_id, pem)
         created_at = utcnow()
         try:
-            with self._write() as conn:
+            with self._write(sweep=True) as conn:
                 row = conn.execute("SELECT id FROM domains WHERE name = ?", (name,)).fetchone()
                 if row is None:
                     conn.execute(
                         "INSERT INTO domains (id, name, status, dkim_selector, inbound, key_file, created_at)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (domain_id, name, PENDING, selector, int(inbound), key_path.name, format_time(created_at)),
+                        (domain_id, name, PENDING, selector, int(inbound), f"{domain_id}.pem",
+                         format_time(created_at)),
                     )
                     _insert_records(conn, domain_id, records)
         except BaseException:
-            key_path.unlink(missing_ok=True)
+            pending.unlink(missing_ok=True)
             raise
         if row is not None:  # another process created it between our check and our write
-            key_path.unlink(missing_ok=True)
+            pending.unlink(missing_ok=True)
             return self._existing(self._load(row["id"]), exist_ok), False
+        try:
+            install_key(self.keys_dir, domain_id)
+        except OSError as exc:  # the row is stored: a later write puts the key in place (sweep_orphans)
+            raise StoreError(
+                f"{name} was created (id {domain_id}), but its DKIM private key could not be moved to "
+                f"{key_path(self.keys_dir, domain_id)} ({exc.strerror}).",
+                hint="The next `stackshift domains create` or `delete` retries; it is kept as " + pending.name + ".",
+            ) from None
         return self._load(domain_id), True
 
     def _existing(self, domain: Domain, exist_ok: bool) -> Domain:
@@ -209,17 +345,16 @@ class LocalBackend:
 
     def delete(self, ref: str) -> Domain:
         domain = self.get(ref)
+        path = key_path(self.keys_dir, domain.id)  # from the id _load checked, never from a stored path
         with self._write() as conn:
             conn.execute("DELETE FROM domains WHERE id = ?", (domain.id,))
-        if domain.dkim_key_path:
-            try:
-                Path(domain.dkim_key_path).unlink(missing_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"{domain.name} was deleted, but its key file {domain.dkim_key_path} could not be removed "
-                    f"({exc.strerror}).",
-                    hint="Remove it by hand.",
-                ) from None
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{domain.name} was deleted, but its key file {path} could not be removed ({exc.strerror}).",
+                hint="Remove it by hand.",
+            ) from None
         return domain
 
     def verify(self, domain: Domain) -> Domain:
@@ -260,11 +395,26 @@ class LocalBackend:
         rows = self._read("SELECT id FROM domains WHERE name = ?", (name,))
         return self._load(rows[0]["id"]) if rows else None
 
+    def _check_row(self, row: sqlite3.Row) -> None:
+        """A row is data from outside: its id must be an id stackshift makes, its key file `<id>.pem`."""
+        domain_id, key_file = row["id"], row["key_file"]
+        if not is_domain_id(domain_id):
+            problem = f"whose id {quoted(repr(domain_id))} is not a stackshift domain id"
+        elif key_file != f"{domain_id}.pem":
+            problem = f"whose key file is {quoted(repr(key_file))}, not '{domain_id}.pem'"
+        else:
+            return
+        raise StoreError(
+            f"The store {self.path} has a row for {quoted(repr(row['name']))} {problem}; stackshift will not use it.",
+            hint="The store was changed outside stackshift: fix or delete that row with sqlite3, or restore a backup.",
+        )
+
     def _load(self, domain_id: str) -> Domain:
         rows = self._read("SELECT * FROM domains WHERE id = ?", (domain_id,))
         if not rows:
             raise NotFound(f"No domain with id {domain_id} in the local store.")
         row = rows[0]
+        self._check_row(row)
         records = tuple(
             DnsRecord(
                 type=r["type"], name=r["name"], host=r["host"], value=r["value"], purpose=r["purpose"],
@@ -281,21 +431,61 @@ class LocalBackend:
             created_at=parse_time(row["created_at"]),
             last_checked_at=parse_time(row["last_checked_at"]),
             dkim_selector=row["dkim_selector"],
-            dkim_key_path=str(self.keys_dir / row["key_file"]),
+            dkim_key_path=str(key_path(self.keys_dir, row["id"])),
             requirements=requirements.loads(row["requirements"]),
         )
+
+
+def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of `ids` have a row (asked in chunks, so a large store is never read whole)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(row[0] for row in conn.execute(f"SELECT id FROM domains WHERE id IN ({marks})", chunk))
+    return found
 
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing."""
-    conn.execute("BEGIN IMMEDIATE")
+    _busy_retry(lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
         yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (a full disk, an I/O error)
         raise
     conn.execute("COMMIT")
+
+
+def _remove_old_temporaries(paths: Iterable[Path], age_s: float = ORPHAN_AGE_S) -> None:
+    for path in paths:
+        try:
+            if time.time() - path.lstat().st_mtime >= age_s:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def _busy_retry(action: Callable[[], _T]) -> _T:
+    """Run `action`, trying again while another process holds the lock, for BUSY_TIMEOUT_S in all.
+
+    Each try waits at most BUSY_SLICE_S inside SQLite, where signals wait too; between two tries Python
+    handles them, so Ctrl-C stops a command that waits for the lock at once (KeyboardInterrupt, exit 130).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+            busy = code in (_SQLITE_BUSY, _SQLITE_LOCKED) or (not code and "locked" in str(exc))
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)  # also where a pending Ctrl-C is raised, should SQLite not have waited at all
 
 
 def _insert_records(conn: sqlite3.Connection, domain_id: str, records: list[DnsRecord]) -> None:

@@ -58,7 +58,7 @@ def test_delete_removes_the_key_file(local_cli, data_dir):
 
 
 def test_schema_version_is_recorded(local_cli, data_dir):
-    local_cli("domains", "list")
+    local_cli("domains", "create", "example.com")
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
