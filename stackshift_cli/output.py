@@ -399,7 +399,10 @@ def status_changes(old: Domain | None, new: Domain, *, first: bool) -> list[str]
 
 class VerifyDisplay:
     """Shows a verify run while it happens, on stderr: nothing with --json or --quiet; one line per status
-    change when stderr is not a terminal; on a terminal a live table (--wait) or a progress bar (--all)."""
+    change when stderr is not a terminal; on a terminal a live table (--wait) or a progress bar (--all).
+
+    While the live region is shown the terminal does not echo what is typed: an echoed "^C" (or Enter) moves the
+    cursor under the region, which then can no longer be erased whole, and one of its lines would stay."""
 
     def __init__(self, ui: Ui, *, waiting: bool, many: bool, clock=None) -> None:
         import time
@@ -413,6 +416,7 @@ class VerifyDisplay:
         self._task = None
         self._state = None
         self._seen: set[str] = set()
+        self._echo: tuple[int, list] | None = None  # the terminal's settings to restore, while echo is off
         self.mode = "none"
         if not (ui.json or ui.quiet):
             if ui.stderr_tty:
@@ -437,6 +441,7 @@ class VerifyDisplay:
             self.progress = Progress(TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(), console=console,
                                      transient=True)
             self._task = self.progress.add_task("verify", total=len(domains))
+            self._echo_off()
             self.progress.start()
         elif self.mode == "live":
             from rich.console import Console
@@ -444,6 +449,7 @@ class VerifyDisplay:
 
             console = Console(file=self.ui.stderr, no_color=not self.ui.color, highlight=False)
             self.live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
+            self._echo_off()
             self.live.start()
 
     def result(self, old: Domain | None, new: Domain, state) -> None:
@@ -456,12 +462,45 @@ class VerifyDisplay:
                 self.ui.info(line)
 
     def stop(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        if self.live is not None:
-            self.live.stop()
-            self.live = None
+        try:
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
+            if self.live is not None:
+                self.live.stop()
+                self.live = None
+        finally:
+            self._echo_on()
+
+    def _echo_off(self) -> None:
+        try:
+            import termios
+        except ImportError:  # not POSIX
+            return
+        try:
+            fd = self.ui.stderr.fileno()
+            if os.tcgetpgrp(fd) != os.getpgrp():  # in the background the shell owns the terminal: leave it be
+                return
+            saved = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO  # local modes: no echo (Ctrl-C still sends SIGINT)
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (OSError, ValueError, AttributeError, termios.error):  # not a real terminal (a test's stream)
+            return
+        self._echo = (fd, saved)
+
+    def _echo_on(self) -> None:
+        if self._echo is None:
+            return
+        import termios
+
+        fd, saved = self._echo
+        self._echo = None
+        try:
+            if os.tcgetpgrp(fd) == os.getpgrp():  # sent to the background meanwhile: the shell restores its own
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
+        except (OSError, termios.error):
+            pass
 
     def render(self):
         """The live view: every record's status, and the time to the next check."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 from enum import Enum
@@ -147,6 +148,36 @@ def _report_check_error(ui, domain, exc: BaseException) -> None:
              "traceback and report it.")
 
 
+def _report_skipped(ui, domain, exc: BaseException) -> None:
+    """One domain of `verify --all` was deleted (by another process, or in the account) while it was checked."""
+    ui.warn(f"{domain.name} ({domain.id}) was deleted while it was being checked; skipped.")
+
+
+TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by it
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM stops `verify` the way Ctrl-C does (raising Terminated, a KeyboardInterrupt): what was checked is
+    stored and printed. Only the main thread can take signals; elsewhere (an embedding program) nothing changes."""
+    import signal
+    import threading
+
+    from stackshift_cli.verify.wait import Terminated
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 def verify(
     ctx: typer.Context,
@@ -168,16 +199,23 @@ def verify(
     from stackshift_cli.domain import DISABLED
     from stackshift_cli.errors import StackshiftError
     from stackshift_cli.output import VerifyDisplay, verify_report
-    from stackshift_cli.verify.wait import Progress, Runner, Schedule, exit_code
+    from stackshift_cli.verify.wait import MIN_INTERVAL, Progress, Runner, Schedule, Terminated, exit_code
 
     state = get_state(ctx, json_output)
     if (ref is None) == (not all_domains):
         raise UsageError("Give one domain (NAME or ID), or --all.", hint="For example: stackshift domains verify "
                          "example.com --wait")
-    schedule = Schedule(interval=parse_duration(interval), timeout=parse_duration(timeout)) if wait else None
+    interval_s, timeout_s = parse_duration(interval), parse_duration(timeout)
+    if interval_s < MIN_INTERVAL:
+        raise UsageError(f"--interval {interval} is too short: re-checks must be at least {MIN_INTERVAL:g}s apart.")
+    schedule = Schedule(interval=interval_s, timeout=timeout_s) if wait else None
     if nameserver:
-        parse_nameservers(nameserver)
+        try:
+            parse_nameservers(nameserver)
+        except UsageError as exc:
+            raise UsageError(f"Invalid --nameserver: {exc.message}", hint=exc.hint) from None
         state.settings.overrides["dns.nameservers"] = list(nameserver)
+    state.settings.get("dns.nameservers")  # a bad value from anywhere stops the run here, before any lookup
     ui = state.ui
     backend = state.backend()
     if all_domains:
@@ -198,23 +236,30 @@ def verify(
             raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
         domains = [domain]
     progress = Progress({})
-    with VerifyDisplay(ui, waiting=wait, many=all_domains) as display:
-        runner = Runner(
-            check=backend.check,
-            save=backend.save_check,
-            schedule=schedule,
-            fail_fast=fail_fast,
-            isolate=all_domains,
-            on_result=display.result,
-            on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
-        )
-        display.start(domains, progress)
+    with _sigterm_as_interrupt():
         try:
-            runner.run(domains, progress)
-        except KeyboardInterrupt:
-            display.stop()
-            verify_report(ui, list(progress.results.values()), many=all_domains)
-            raise
+            with VerifyDisplay(ui, waiting=wait, many=all_domains) as display:
+                runner = Runner(
+                    check=backend.check,
+                    save=backend.save_check,
+                    schedule=schedule,
+                    fail_fast=fail_fast,
+                    isolate=all_domains,
+                    min_check_time=state.settings.duration("dns.timeout"),
+                    on_result=display.result,
+                    on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
+                    on_skip=lambda domain, exc: _report_skipped(ui, domain, exc),
+                )
+                display.start(domains, progress)
+                try:
+                    runner.run(domains, progress)
+                except KeyboardInterrupt:
+                    display.stop()
+                    verify_report(ui, list(progress.results.values()), many=all_domains)
+                    raise
+        except Terminated:
+            ui.error("Terminated.")
+            raise typer.Exit(TERMINATED) from None
     results = list(progress.results.values())
     verify_report(ui, results, many=all_domains)
     if progress.timed_out:

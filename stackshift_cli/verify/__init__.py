@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from stackshift_cli.config import Settings
     from stackshift_cli.domain import DnsRecord, Domain
 
-__all__ = ["check_domain", "check_records"]
+__all__ = ["check_domain", "check_records", "check_time_limit"]
+
+# The check of one domain ends within this many times dns.timeout (30s by default), whatever the DNS servers do: a
+# few lookups in a row (the zone, its servers, the record, a CNAME's target, the SPF includes) each may wait that
+# long. A record whose lookups have not ended by then is pending, and says which servers were still awaited.
+CHECK_TIME_FACTOR = 10
 
 
 def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = None) -> Domain:
@@ -47,7 +52,35 @@ def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, f
     from stackshift_cli.verify.engine import judge_all
 
     dns, include = _dns(settings), settings.sending_profile().spf_include
-    return asyncio.run(judge_all(domain_name, list(records), dns, spf_include=include, findings=findings))
+    limit = check_time_limit(settings)
+    control = _current_check()
+    if control is not None and control.deadline is not None:
+        limit = max(0.0, min(limit, control.remaining()))
+
+    async def judged() -> list[DnsRecord]:
+        task = asyncio.ensure_future(judge_all(domain_name, list(records), dns, spf_include=include,
+                                               findings=findings, time_limit=limit))
+        if control is None:
+            return await task
+        loop = asyncio.get_running_loop()
+        forget = control.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))  # Ctrl-C, from the main thread
+        try:
+            return await task
+        finally:
+            forget()
+
+    return asyncio.run(judged())
+
+
+def check_time_limit(settings: Settings) -> float:
+    """How long the check of one domain may take: CHECK_TIME_FACTOR times dns.timeout."""
+    return CHECK_TIME_FACTOR * settings.duration("dns.timeout")
+
+
+def _current_check():
+    from stackshift_cli.verify.wait import current_check
+
+    return current_check()
 
 
 def _dns(settings: Settings):

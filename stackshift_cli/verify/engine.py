@@ -40,9 +40,29 @@ class _Context:
 
 
 async def judge_all(domain: str, records: Sequence[DnsRecord], dns: Dns, *, spf_include: str,
-                    findings: Findings | None = None) -> list[DnsRecord]:
+                    findings: Findings | None = None, time_limit: float | None = None) -> list[DnsRecord]:
+    """Every record judged at once. With `time_limit` (seconds), a record whose check has not ended by then is
+    pending, naming the servers still awaited: whatever DNS servers do, this returns within the limit."""
     context = _Context(domain, tuple(records), dns, spf_include, findings or Findings())
-    return list(await asyncio.gather(*(judge(r, context) for r in records)))
+    tasks = [asyncio.ensure_future(judge(r, context)) for r in records]
+    if not tasks:
+        return []
+    try:
+        _, unfinished = await asyncio.wait(tasks, timeout=time_limit)
+    finally:
+        for task in tasks:  # cancelled from outside (Ctrl-C) or out of time: stop every lookup
+            if not task.done():
+                task.cancel()
+    awaited = dns.awaited() if unfinished else []
+    return [_unfinished(r, time_limit, awaited) if t in unfinished else t.result() for r, t in zip(records, tasks)]
+
+
+def _unfinished(record: DnsRecord, time_limit: float | None, awaited: list[str]) -> DnsRecord:
+    seconds = f"{round(time_limit or 0, 1):g}"
+    waiting = f" (still waiting for {'; '.join(awaited)})" if awaited else ""
+    return record.with_verdict(PENDING, visible(
+        f"The check of {record.type} at {record.name} did not finish within {seconds}s{waiting}. This is usually "
+        "temporary; verify again later."))
 
 
 async def judge(record: DnsRecord, context: _Context) -> DnsRecord:

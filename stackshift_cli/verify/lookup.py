@@ -23,6 +23,13 @@ from stackshift_cli.escape import visible
 from stackshift_cli.verify.answers import Answer, Observation, Rr, Server, Soa, Zone
 
 EDNS_PAYLOAD = 1232  # the DNS Flag Day 2020 size: large enough for a 2048-bit DKIM key, small enough not to fragment
+# Zone discovery moves only up the tree (to the parent, or to the SOA owner of a negative answer when it is above the
+# name), so it cannot loop; it also takes at most this many steps up from the name a check asked about.
+MAX_ZONE_DEPTH = 16
+# The authoritative servers asked for each name: a hostile NS set of thousands of hosts cannot turn one check into
+# a flood (the root zone has 13; real zones have 2 to 8).
+MAX_NS_HOSTS = 13
+MAX_ADDRESSES_PER_HOST = 4
 
 
 class Dns:
@@ -33,6 +40,7 @@ class Dns:
         self.timeout = timeout
         self.authoritative_port = authoritative_port
         self._memo: dict[tuple, asyncio.Future] = {}
+        self._in_flight: dict[tuple[str, str, str], int] = {}  # queries sent and not answered yet
 
     # ------------------------------------------------------------ memoised entry points
 
@@ -49,13 +57,20 @@ class Dns:
 
     async def query(self, server: Server, name: str, rtype: str) -> Answer:
         """One server's authoritative answer (RD=0)."""
-        return await self._once(("query", server, name, rtype), lambda: _query(server, name, rtype, self.timeout,
-                                                                              recursion=False))
+        return await self._once(("query", server, name, rtype), lambda: self._ask(server, name, rtype,
+                                                                                 recursion=False))
 
-    async def zone(self, name: str) -> Zone:
+    async def zone(self, name: str, depth: int = MAX_ZONE_DEPTH) -> Zone:
         """The zone holding `name`, found through the resolver: the NS set at the name, or the SOA owner of a
-        negative answer, and the addresses of its name servers."""
-        return await self._once(("zone", name), lambda: self._zone(name))
+        negative answer, and the addresses of its name servers; `depth` steps up the tree at most.
+
+        Each step goes strictly up (`_up`) with one step less, so no memoised discovery ever waits on itself,
+        whatever the resolver answers."""
+        return await self._once(("zone", name, depth), lambda: self._zone(name, depth))
+
+    def awaited(self) -> list[str]:
+        """The queries sent and not answered yet, for an explanation: 'ns1.example (192.0.2.1) for TXT at x'."""
+        return [f"{label} for {rtype} at {visible(name) or '.'}" for label, name, rtype in sorted(self._in_flight)][:3]
 
     async def observe(self, name: str, rtype: str) -> Observation:
         """Ask every authoritative server of the zone, and the resolver, at the same time."""
@@ -63,10 +78,20 @@ class Dns:
 
     # ------------------------------------------------------------ implementations
 
+    async def _ask(self, server: Server, name: str, rtype: str, *, recursion: bool) -> Answer:
+        key = (server.label, name, rtype)
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        try:
+            return await _query(server, name, rtype, self.timeout, recursion=recursion)
+        finally:
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
+
     async def _resolve(self, name: str, rtype: str) -> Answer:
         failures: list[Answer] = []
         for server in self.resolvers:
-            answer = await _query(server, name, rtype, self.timeout, recursion=True)
+            answer = await self._ask(server, name, rtype, recursion=True)
             if not answer.transient:
                 return answer
             failures.append(answer)
@@ -75,36 +100,52 @@ class Dns:
             return first
         return Answer(first.server, name, rtype, first.rcode, error="; ".join(a.problem for a in failures))
 
-    async def _zone(self, name: str) -> Zone:
+    async def _up(self, name: str, ancestor: str, depth: int) -> Zone:
+        """The zone of `ancestor`, a step up from `name`. Anything but a name strictly above `name` (a hostile
+        or broken answer pointing discovery sideways or down, which could make it loop) is refused."""
+        if not _strictly_above(ancestor, name):
+            return Zone(None, error=f"the zone of {visible(name)} could not be found: discovery was pointed at "
+                                    f"{visible(ancestor) or 'the root'}, which is not above it")
+        if depth <= 0:
+            return Zone(None, error=f"the zone of {visible(name)} could not be found within {MAX_ZONE_DEPTH} "
+                                    "steps up the DNS tree")
+        return await self.zone(ancestor, depth - 1)
+
+    async def _zone(self, name: str, depth: int) -> Zone:
         answer = await self.resolve(name, "NS")
         if answer.transient:
-            return await self._zone_from_parent(name, answer)
+            return await self._zone_from_parent(name, answer, depth)
         ns_here = answer.rrs("NS", name)
         if ns_here:
             return await self._zone_servers(name, answer)
-        if answer.cname() is not None or answer.soa is None:
-            # A CNAME cannot sit at a zone apex, and an answer without SOA tells us nothing: ask the parent.
-            parent = _parent(name)
-            return await self.zone(parent) if parent else Zone(None, error=f"no zone holds {name}")
-        if answer.soa.owner == name:
+        if answer.soa is not None and answer.soa.owner == name and answer.cname() is None:
             return await self._zone_servers(name, answer)
-        return await self.zone(answer.soa.owner)
+        if answer.cname() is not None or answer.soa is None or not _strictly_above(answer.soa.owner, name):
+            # A CNAME cannot sit at a zone apex, an answer without SOA tells us nothing, and the SOA of a
+            # negative answer must be at or above the name (one below it or beside it is broken or hostile, and
+            # following it could loop): ask the parent.
+            parent = _parent(name)
+            return await self._up(name, parent, depth) if parent else Zone(None, error=f"no zone holds {name}")
+        return await self._up(name, answer.soa.owner, depth)
 
-    async def _zone_from_parent(self, name: str, failure: Answer) -> Zone:
+    async def _zone_from_parent(self, name: str, failure: Answer, depth: int) -> Zone:
         """Find the zone of `name` from its parent's delegation, when the resolver cannot answer for it (the
         zone's own servers are down): then the explanation can name the servers that do not answer."""
         error = f"the zone of {name} could not be found: {failure.problem}"
         parent = _parent(name)
         if parent is None:
             return Zone(None, error=error)
-        upper = await self.zone(parent)
+        upper = await self._up(name, parent, depth)
         for server in upper.servers:
             answer = await self.query(server, name, "NS")
+            if answer.referral and not (_at_or_below(name, answer.referral)
+                                        and _strictly_above(upper.name or "", answer.referral)):
+                continue  # a referral to a zone that cannot hold the name, or not below the parent zone: ignored
             if answer.referral:
                 zone = answer.referral
                 hosts = sorted(set(answer.authority_ns))
                 glue = [Server(r.text, self.authoritative_port, r.name) for r in answer.additional
-                        if r.type == "A" and r.name in hosts]
+                        if r.type == "A" and r.name in hosts[:MAX_NS_HOSTS]][:MAX_NS_HOSTS * MAX_ADDRESSES_PER_HOST]
                 return Zone(zone, tuple(glue)) if glue else await self._zone_servers(zone, await self.resolve(zone, "NS"))
             if not answer.transient:
                 return upper if not answer.rrs("NS", name) else Zone(name, error=error)
@@ -114,7 +155,7 @@ class Dns:
 
     async def _zone_servers(self, zone: str, ns_answer: Answer) -> Zone:
         ns_answer = ns_answer if ns_answer.rrs("NS", zone) else await self.resolve(zone, "NS")
-        hosts = sorted({r.text for r in ns_answer.rrs("NS", zone)})
+        hosts = sorted({r.text for r in ns_answer.rrs("NS", zone)})[:MAX_NS_HOSTS]
         if not hosts:
             return Zone(zone, error=f"the zone {zone} lists no name servers")
         glue = {h: sorted(r.text for r in ns_answer.additional if r.name == h and r.type == "A") for h in hosts}
@@ -123,7 +164,7 @@ class Dns:
         servers: list[Server] = []
         missing: list[str] = []
         for host in hosts:
-            addresses = glue[host] or [r.text for r in next(lookups).rrs("A")]
+            addresses = (glue[host] or [r.text for r in next(lookups).rrs("A")])[:MAX_ADDRESSES_PER_HOST]
             if not addresses:
                 missing.append(host)
             servers += [Server(a, self.authoritative_port, host) for a in addresses]
@@ -170,10 +211,15 @@ async def _query(server: Server, name: str, rtype: str, timeout: float, *, recur
     if not recursion:
         query.flags &= ~dns.flags.RD
     try:
-        response, _ = await dns.asyncquery.udp_with_fallback(query, server.address, timeout=timeout, port=server.port)
+        async with asyncio.timeout(timeout):  # the UDP query and its TCP retry together, not each
+            response, _ = await dns.asyncquery.udp_with_fallback(query, server.address, timeout=timeout,
+                                                                 port=server.port)
         return _answer(server, name, rtype, response, recursion=recursion)
-    except dns.exception.Timeout:
+    except (dns.exception.Timeout, TimeoutError):
         return Answer(server, name, rtype, "TIMEOUT", error=f"no answer within {timeout:g}s")
+    except EOFError:  # only TCP reads end this way, and TCP is used only after a truncated UDP answer
+        return Answer(server, name, rtype, "BADRESPONSE",
+                      error="a truncated answer over UDP, then the TCP connection closed without an answer")
     except OSError as exc:
         return Answer(server, name, rtype, "UNREACHABLE", error=exc.strerror or "unreachable")
     except Exception as exc:  # malformed or hostile answers: dnspython's parse errors and anything else
@@ -230,6 +276,15 @@ def _serial(answer: Answer, zone: str | None) -> int | None:
 
 def _text(name: dns.name.Name) -> str:
     return "" if name == dns.name.root else name.to_text(omit_final_dot=True).lower()  # the root is ""
+
+
+def _at_or_below(name: str, ancestor: str) -> bool:
+    """`name` is `ancestor` or a name below it ("" is the root, above every name)."""
+    return name == ancestor or not ancestor or name.endswith("." + ancestor)
+
+
+def _strictly_above(ancestor: str, name: str) -> bool:
+    return ancestor != name and _at_or_below(name, ancestor)
 
 
 def _parent(name: str) -> str | None:

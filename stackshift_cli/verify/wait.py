@@ -6,19 +6,119 @@ loads this module before knowing whether any lookup will run.
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import random
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from stackshift_cli.domain import FAILED, VERIFIED, Domain
-from stackshift_cli.errors import ExitCode, StackshiftError
+from stackshift_cli.errors import ExitCode, NotFound, StackshiftError
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 15 * 60.0
+MIN_INTERVAL = 1.0  # --interval below this would flood the DNS servers (and the API) with re-checks
 MAX_INTERVAL = 60.0
 MAX_IN_FLIGHT = 8
+STOP_GRACE = 0.5  # after an interrupt, how long the checks in flight get to end before the run returns anyway
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping a run the way Ctrl-C does."""
+
+
+class CheckControl:
+    """What a check in a worker thread can learn from the run: the monotonic time by which it must end (None: only
+    its own bound), and whether the run was interrupted. A check registers a hook (`on_cancel`) that stops it; the
+    hook is called from another thread, at most once."""
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self.cancelled = False
+        self._hooks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def on_cancel(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` when the run is interrupted (at once if it already was); returns what unregisters it."""
+        with self._lock:
+            if not self.cancelled:
+                self._hooks.append(hook)
+                return lambda: self._forget(hook)
+        hook()
+        return lambda: None
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self.cancelled:
+                return
+            self.cancelled = True
+            hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                pass  # a check that already ended cannot be stopped: nothing to do
+
+    def _forget(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+
+_CURRENT: contextvars.ContextVar[CheckControl | None] = contextvars.ContextVar("stackshift_check", default=None)
+
+
+def current_check() -> CheckControl | None:
+    """The control of the check running in this thread (None outside a Runner)."""
+    return _CURRENT.get()
+
+
+class _Workers:
+    """Daemon threads that run checks. Unlike concurrent.futures' pool, whose threads the interpreter joins at
+    exit, a check that never ends (a DNS server that never answers) cannot keep the process alive after an
+    interrupt: stopping never waits for more than STOP_GRACE."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._queue.put((future, fn, args))
+        if len(self._threads) < self.size:
+            thread = threading.Thread(target=self._work, name=f"verify-{len(self._threads) + 1}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # a cancelled check ends with CancelledError: reported on its future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, grace: float = 0.0) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(frozen=True)
@@ -52,6 +152,7 @@ class Progress:
     timed_out: bool = False
     stopped_on_failure: bool = False
     errors: int = 0  # checks that raised an unexpected error (with `isolate`)
+    skipped: list[Domain] = field(default_factory=list)  # deleted while being checked (with `isolate`)
 
 
 @dataclass
@@ -62,7 +163,12 @@ class Runner:
     single-threaded); `save` stores a result and returns what was stored. With `isolate`, an unexpected error
     in one domain's check (a bug, not a StackshiftError such as an unreachable API) is reported on that domain
     alone: it keeps its stored status, the error goes into its explanations and `check_error`, nothing is
-    stored for it, and every other domain is still checked.
+    stored for it, and every other domain is still checked. With `isolate`, a domain deleted while it was being
+    checked (NotFound from `check` or `save`) is dropped from the run and handed to `on_skip`.
+
+    Each check runs with a CheckControl (`current_check()` in its thread): with a schedule its deadline is the
+    run's, so a check in flight ends by --timeout; an interrupt (KeyboardInterrupt, Terminated) cancels every
+    check in flight and the run re-raises at once, without waiting for them beyond STOP_GRACE.
     """
 
     check: Callable[[Domain], Domain]
@@ -71,9 +177,11 @@ class Runner:
     fail_fast: bool = False
     isolate: bool = False
     in_flight: int = MAX_IN_FLIGHT
+    min_check_time: float = 0.0  # the last re-check starts at least this long before the deadline
     on_result: Callable[[Domain | None, Domain, Progress], None] = lambda old, new, progress: None
     on_wait: Callable[[Progress], None] = lambda progress: None
     on_error: Callable[[Domain, BaseException], None] = lambda domain, exc: None
+    on_skip: Callable[[Domain, StackshiftError], None] = lambda domain, exc: None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -88,36 +196,52 @@ class Runner:
         if self.schedule is not None:
             progress.deadline = self.clock() + self.schedule.timeout
         todo = list(domains)
-        with ThreadPoolExecutor(max_workers=max(1, min(self.in_flight, len(todo)))) as pool:
-            try:
-                while todo:
-                    self._round(pool, todo, progress)
-                    todo = [d for d in progress.results.values() if d.status != VERIFIED]
-                    if not todo or self.schedule is None or progress.stopped_on_failure:
-                        break
-                    remaining = progress.deadline - self.clock()
-                    if remaining <= 0:
-                        progress.timed_out = True
-                        break
-                    progress.round += 1
-                    delay = min(self.schedule.delay(progress.round, self.rng), remaining)
-                    progress.next_check_at = self.clock() + delay
-                    self.on_wait(progress)
-                    self.sleep(delay)
-                    progress.next_check_at = None
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        workers = _Workers(min(self.in_flight, len(todo)))
+        controls: list[CheckControl] = []
+        try:
+            while todo:
+                self._round(workers, todo, progress, controls)
+                todo = [d for d in progress.results.values() if d.status != VERIFIED]
+                if not todo or self.schedule is None or progress.stopped_on_failure:
+                    break
+                remaining = progress.deadline - self.clock()
+                latest = remaining - self.min_check_time  # the last moment a re-check can start and end in time
+                if latest <= 0:
+                    self.sleep(max(0.0, remaining))  # no re-check fits before the deadline: wait for it, give up
+                    progress.timed_out = True
+                    break
+                progress.round += 1
+                delay = min(self.schedule.delay(progress.round, self.rng), latest)
+                progress.next_check_at = self.clock() + delay
+                self.on_wait(progress)
+                self.sleep(delay)
+                progress.next_check_at = None
+        except BaseException:
+            for control in controls:
+                control.cancel()
+            workers.shutdown(grace=STOP_GRACE)
+            raise
+        workers.shutdown()
         return progress
 
-    def _round(self, pool: ThreadPoolExecutor, todo: list[Domain], progress: Progress) -> None:
-        submitted: dict[Future, Domain] = {pool.submit(self.check, d): d for d in todo}
+    def _round(self, workers: _Workers, todo: list[Domain], progress: Progress,
+               controls: list[CheckControl]) -> None:
+        controls.clear()
+        submitted: dict[Future, Domain] = {}
+        for domain in todo:
+            control = CheckControl(progress.deadline)
+            controls.append(control)
+            submitted[workers.submit(self._checked, control, domain)] = domain
         pending: set[Future] = set(submitted)
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    checked = self._stored(future, submitted[future], progress)
+                    domain = submitted[future]
+                    checked = self._stored(future, domain, progress)
+                    if checked is None:
+                        progress.results.pop(domain.id, None)
+                        continue
                     old = progress.results.get(checked.id)
                     progress.results[checked.id] = checked
                     progress.checks += 1
@@ -128,20 +252,39 @@ class Runner:
         finally:
             for future in pending:
                 future.cancel()
+            if pending:  # stopped early (fail-fast): the checks still running are not waited for
+                for control in controls:
+                    control.cancel()
 
-    def _stored(self, future: Future, domain: Domain, progress: Progress) -> Domain:
-        """The stored result of one check, or (isolated) the domain as it was, carrying the error."""
+    def _checked(self, control: CheckControl, domain: Domain) -> Domain:
+        """In a worker thread: the check, with its control visible to it as current_check()."""
+        token = _CURRENT.set(control)
         try:
-            result = future.result()
-        except StackshiftError:
-            raise
-        except Exception as exc:
+            return self.check(domain)
+        finally:
+            _CURRENT.reset(token)
+
+    def _stored(self, future: Future, domain: Domain, progress: Progress) -> Domain | None:
+        """The stored result of one check; (isolated) the domain as it was, carrying the error, or None when the
+        domain was deleted meanwhile."""
+        try:
+            try:
+                result = future.result()
+            except StackshiftError:
+                raise
+            except Exception as exc:
+                if not self.isolate:
+                    raise
+                progress.errors += 1
+                self.on_error(domain, exc)
+                return unchecked(domain, exc)
+            return self.save(result)
+        except NotFound as exc:  # deleted by someone else while it was being checked (API: 404; store: no row)
             if not self.isolate:
                 raise
-            progress.errors += 1
-            self.on_error(domain, exc)
-            return unchecked(domain, exc)
-        return self.save(result)
+            progress.skipped.append(domain)
+            self.on_skip(domain, exc)
+            return None
 
 
 def unchecked(domain: Domain, exc: BaseException) -> Domain:

@@ -30,6 +30,9 @@ address (``lab.addr``)    what        zones / behaviour
 127.B.C.32  ``servfail``  Python      answers SERVFAIL to everything
 127.B.C.33  ``slow``      Python      DelayProxy -> ns1, 100 ms (``lab.slow_proxy.delay_ms``)
 127.B.C.40-59             Python      extra DelayProxies from ``lab.start_delay_proxy()``
+127.B.C.60-79             Python      HostileServers from ``hostile.start_hostile(lab)``: scripted
+                                      answers (SOA loops, TC then a closed TCP connection,
+                                      silence), the rest relayed to the resolver
 127.0.0.1 port Q          unbound     the caching resolver (``lab.resolver``)
 ========================  ==========  ==================================================
 
@@ -78,6 +81,7 @@ from .lab import (
     ZoneSpec,
     split_txt,
 )
+from .hostile import HostileServer, start_hostile
 from .pyservers import BlackholeServer, DelayProxy, ServfailServer
 
 __all__ = [
@@ -91,8 +95,10 @@ __all__ = [
     "DelayProxy",
     "DnsLab",
     "DnsLabUnavailable",
+    "HostileServer",
     "LabError",
     "ServfailServer",
     "ZoneSpec",
     "split_txt",
+    "start_hostile",
 ]

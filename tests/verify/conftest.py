@@ -70,3 +70,16 @@ def lab_cli(dnslab, config_dir) -> Cli:
                "STACKSHIFT_DNS_AUTHORITATIVE_PORT": str(dnslab.port)})
     assert cli("config", "set", "dns.timeout", DNS_TIMEOUT).exit_code == 0
     return cli
+
+
+@pytest.fixture
+def hostile(dnslab):
+    """A hostile DNS server on a fresh lab address at the lab's port: it answers the names a test gives it rules
+    for as the rules say, and relays every other query to the lab resolver (so it can be the resolver of a run)."""
+    from tests.dnslab.hostile import start_hostile
+
+    server = start_hostile(dnslab)
+    try:
+        yield server
+    finally:
+        server.stop()

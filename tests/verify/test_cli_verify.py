@@ -110,6 +110,84 @@ def test_an_unexpected_error_in_one_domain_is_reported_on_it_and_the_others_are_
         zone: True, broken: False, f"other.{zone}": True}
 
 
+def test_a_domain_deleted_by_another_process_while_verify_all_checks_it_is_skipped(dnslab, zone, lab_cli, monkeypatch,
+                                                                                   isolated_env):
+    from stackshift_cli.backends.local import LocalBackend
+
+    for record in create(lab_cli, zone):
+        publish(dnslab, record)
+    doomed = f"doomed.{zone}"
+    doomed_id = lab_cli("domains", "create", doomed, "--json").json()["id"]
+    create(lab_cli, f"other.{zone}")
+    real_check = LocalBackend.check
+    deletions = []
+
+    def check(self, domain):
+        checked = real_check(self, domain)
+        if domain.name == doomed:  # deleted by another stackshift while this one checks it
+            deletions.append(run_process("domains", "delete", doomed, "--yes", env=lab_env(dnslab, isolated_env)))
+        return checked
+
+    monkeypatch.setattr(LocalBackend, "check", check)
+    result = lab_cli("domains", "verify", "--all", "--json")
+    assert [d.exit_code for d in deletions] == [0]
+    assert result.exit_code == 4, result.stderr  # the others' verdicts: verified and pending
+    assert {d["name"]: d["status"] for d in result.json()} == {zone: "verified", f"other.{zone}": "pending"}
+    assert result.stderr == f"Warning: {doomed} ({doomed_id}) was deleted while it was being checked; skipped.\n"
+    stored = lab_cli("domains", "list", "--json").json()
+    assert {d["name"]: bool(d["lastCheckedAt"]) for d in stored} == {zone: True, f"other.{zone}": True}
+
+
+def test_a_domain_deleted_while_verify_all_waits_is_not_checked_again(dnslab, zone, lab_cli, monkeypatch,
+                                                                       isolated_env):
+    from stackshift_cli.backends.local import LocalBackend
+
+    create(lab_cli, zone)
+    doomed = f"doomed.{zone}"
+    create(lab_cli, doomed)
+    real_check = LocalBackend.check
+    checked_names: list[str] = []
+
+    def check(self, domain):
+        checked_names.append(domain.name)
+        checked = real_check(self, domain)
+        if domain.name == doomed:
+            assert run_process("domains", "delete", doomed, "--yes", env=lab_env(dnslab, isolated_env)).exit_code == 0
+        return checked
+
+    monkeypatch.setattr(LocalBackend, "check", check)
+    result = lab_cli("domains", "verify", "--all", "--wait", "--interval", "1s", "--timeout", "3s")
+    assert result.exit_code == 4, result.stderr
+    assert checked_names.count(doomed) == 1 and checked_names.count(zone) >= 2
+    assert result.stderr.count("was deleted while it was being checked; skipped.") == 1
+    assert f"{zone}\tpending" in result.stdout and doomed not in result.stdout
+
+
+def test_api_a_domain_deleted_while_verify_all_checks_it_is_skipped(api_server, monkeypatch):
+    """On the API backend the check itself meets the deletion: POST /verify answers 404."""
+    from stackshift_cli.backends.api import ApiBackend
+    from tests.helpers import Cli
+
+    cli = Cli(api_server.env())
+    doomed = cli("domains", "create", "doomed.example.com", "--json").json()["id"]
+    assert cli("domains", "create", "kept.example.com").exit_code == 0
+    api_server.verdicts = [{p: ("verified", None) for p in ("spf", "dkim", "dmarc", "returnPath")}]
+    real_check = ApiBackend.check
+
+    def check(self, domain):
+        if domain.id == doomed:  # another process deletes it through the API first
+            assert run_process("domains", "delete", domain.id, "--yes", env=api_server.env()).exit_code == 0
+        return real_check(self, domain)
+
+    monkeypatch.setattr(ApiBackend, "check", check)
+    result = cli("domains", "verify", "--all", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(d["name"], d["status"]) for d in result.json()] == [("kept.example.com", "verified")]
+    assert result.stderr == (f"Warning: doomed.example.com ({doomed}) was deleted while it was being checked; "
+                             "skipped.\n")
+    assert [r.status for r in api_server.requests_to("POST", f"/mail/domains/{doomed}/verify")] == [404]
+
+
 def test_verify_all_checks_every_domain_when_one_publishes_a_name_dns_cannot_carry(dnslab, zone, lab_cli):
     for record in create(lab_cli, zone):
         publish(dnslab, record)
