@@ -4,11 +4,13 @@
 # bash-completion package), or add `source <(stackshift completion bash)` to ~/.bashrc.
 
 _stackshift_dynamic() {  # $1: domains or profiles; reads cur and globals of _stackshift
-    local IFS=$'\n' line words=()
-    for line in $(command stackshift "${globals[@]}" __complete "$1" "$cur" 2>/dev/null); do
-        words+=("${line%%$'\t'*}")
-    done
-    COMPREPLY=($(compgen -W "${words[*]}" -- "$cur"))
+    # Each line is `word<TAB>description`, untrusted: read literally (IFS= read -r), matched against the
+    # quoted "$cur" (a literal prefix), and only words of plain characters kept (bash inserts a word as is).
+    local line word
+    while IFS= read -r line || [[ -n $line ]]; do
+        word=${line%%$'\t'*}
+        [[ -n $word && $word != *[!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-]* && $word == "$cur"* ]] && COMPREPLY+=("$word")
+    done < <(command stackshift "${globals[@]}" __complete "$1" "$cur" 2>/dev/null)
 }
 
 _stackshift() {
@@ -84,10 +86,10 @@ _stackshift() {
         'domains delete:0') _stackshift_dynamic domains ;;
         'domains verify:0') _stackshift_dynamic domains ;;
         'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
-        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
-        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
         'config set:1') : ;;
-        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
         'auth:'*) COMPREPLY=($(compgen -W 'login status logout' -- "$cur")) ;;
         'completion:0') COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")) ;;
     esac

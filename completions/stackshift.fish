@@ -38,7 +38,20 @@ function __stackshift_dynamic --argument-names kind
             set -a globals $words[$i] $words[(math $i + 1)]
         end
     end
-    command stackshift $globals __complete $kind (commandline -ct) 2>/dev/null
+    # Each line is `word<TAB>description`, untrusted: fish expands neither the text of a command
+    # substitution nor a variable's value, and only words of plain characters are passed on, with their
+    # description when it is plain too.
+    for line in (command stackshift $globals __complete $kind (commandline -ct) 2>/dev/null)
+        set -l parts (string split -m 1 \t -- $line)
+        if test -z "$parts[1]"; or string match -qr -- '[^abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-]' $parts[1]
+            continue
+        end
+        if set -q parts[2]; and not string match -qr -- '[^abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-]' $parts[2]
+            printf '%s\t%s\n' $parts[1] $parts[2]
+        else
+            printf '%s\n' $parts[1]
+        end
+    end
 end
 
 complete -c stackshift -f  # never file names
@@ -103,11 +116,11 @@ complete -c stackshift -n "__stackshift_at 'config list:*'" -l help -s h -d 'Sho
 complete -c stackshift -n "__stackshift_at 'config get:*'" -l reveal -d 'Print a secret value in full.'
 complete -c stackshift -n "__stackshift_at 'config get:*'" -l json -d 'Print JSON and nothing else on stdout.'
 complete -c stackshift -n "__stackshift_at 'config get:*'" -l help -s h -d 'Show this message and exit.'
-complete -c stackshift -n "__stackshift_at 'config get:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'config get:0'" -a 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
 complete -c stackshift -n "__stackshift_at 'config set:*'" -l help -s h -d 'Show this message and exit.'
-complete -c stackshift -n "__stackshift_at 'config set:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'config set:0'" -a 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
 complete -c stackshift -n "__stackshift_at 'config unset:*'" -l help -s h -d 'Show this message and exit.'
-complete -c stackshift -n "__stackshift_at 'config unset:0'" -a 'backend api.url api.key api.timeout dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
+complete -c stackshift -n "__stackshift_at 'config unset:0'" -a 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority'
 complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'login' -d 'Store an API key in the profile after checking it against the API.'
 complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'status' -d 'Show the profile, the backend in use, the API URL and the key\'s last four characters.'
 complete -c stackshift -n "__stackshift_at 'auth:*'" -a 'logout' -d 'Remove the API key from the profile.'

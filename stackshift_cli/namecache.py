@@ -3,23 +3,52 @@
 On the local backend they come straight from the SQLite store, opened read-only (TAB never creates a
 store). On the API backend they come from a small cache file that the API backend rewrites each time it
 lists the account's domains; TAB never asks the API, and a cache older than CACHE_TTL_S is ignored.
+
+Both sources are untrusted text (a hostile API, a tampered file): a row reaches the shell only when its name
+is what `normalize_domain` makes of it and its id has the form stackshift makes, so a word never holds a
+shell metacharacter, a space, a tab or a newline. Any other row is dropped without a word.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import Iterable
 
-from stackshift_cli.config import DEFAULT_PROFILE, Settings, data_dir
+from stackshift_cli.config import _PROFILE_NAME, DEFAULT_PROFILE, Settings, data_dir
+from stackshift_cli.errors import InvalidDomainName
+from stackshift_cli.names import normalize_domain
 
 STORE_FILE = "stackshift.db"  # the local store's file name (backends/local.py DB_NAME)
 CACHE_DIR = "cache"
 CACHE_TTL_S = 3600.0
+_ID = re.compile(r"dom_[0-9a-f]{16}")  # what LocalBackend.create makes: "dom_" + secrets.token_hex(8)
+_STATUS = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # a status shown beside a name; anything else is shown as ""
+
+
+def valid_name(name: object) -> bool:
+    """True when `name` is a stored (canonical, A-label) domain name: normalize_domain leaves it unchanged."""
+    if not isinstance(name, str):
+        return False
+    try:
+        return normalize_domain(name) == name
+    except (InvalidDomainName, ValueError):
+        return False
+
+
+def valid_id(id_: object) -> bool:
+    return isinstance(id_, str) and _ID.fullmatch(id_) is not None
+
+
+def _checked(rows: Iterable[tuple[object, object, object]]) -> list[tuple[str, str, str]]:
+    """The rows with a valid name and id, their status blanked unless it is one plain word."""
+    return [(str(name), str(id_), status if isinstance(status, str) and _STATUS.fullmatch(status) else "")
+            for name, id_, status in rows if valid_name(name) and valid_id(id_)]
 
 
 def local_domains(directory: Path | None = None) -> list[tuple[str, str, str]]:
@@ -35,7 +64,7 @@ def local_domains(directory: Path | None = None) -> list[tuple[str, str, str]]:
             conn.close()
     except sqlite3.Error:
         return []
-    return [(str(name), str(id_), str(status)) for name, id_, status in rows]
+    return _checked(rows)
 
 
 def api_cache_file(profile: str, directory: Path | None = None) -> Path:
@@ -44,7 +73,7 @@ def api_cache_file(profile: str, directory: Path | None = None) -> Path:
 
 def remember_api_domains(profile: str, api_url: str, domains: Iterable[object]) -> None:
     """Record the names an API listing returned, for completion. Best effort: failures are ignored."""
-    entries = [[d.name, d.id, d.status] for d in domains]  # type: ignore[attr-defined]
+    entries = [list(row) for row in _checked((d.name, d.id, d.status) for d in domains)]  # type: ignore[attr-defined]
     from stackshift_cli.files import write_private_file
 
     data = {"apiUrl": api_url, "savedAt": time.time(), "domains": entries}
@@ -61,7 +90,7 @@ def cached_api_domains(profile: str, api_url: str, now: float | None = None) -> 
         fresh = (now if now is not None else time.time()) - float(data["savedAt"]) < CACHE_TTL_S
         if not fresh or data.get("apiUrl") != api_url:
             return []
-        return [(str(n), str(i), str(s)) for n, i, s in data["domains"]]
+        return _checked(tuple(entry) for entry in data["domains"] if isinstance(entry, list) and len(entry) == 3)
     except (OSError, ValueError, KeyError, TypeError):
         return []
 
@@ -70,6 +99,7 @@ def offered(domains: Iterable[tuple[str, str, str]], typed: str) -> list[tuple[s
     """(word, description) to offer: names, or ids once the word being typed starts with `dom_`.
 
     The shell itself matches the words against what was typed (fish fuzzily), so nothing is filtered here.
+    The rows are already checked (see _checked): every word and description is one plain word.
     """
     if typed.startswith("dom_"):
         return [(id_, name) for name, id_, _ in domains]
@@ -79,7 +109,8 @@ def offered(domains: Iterable[tuple[str, str, str]], typed: str) -> list[tuple[s
 def completion_words(settings: Settings, backend: str, kind: str, typed: str) -> list[tuple[str, str]]:
     """(word, description) pairs for TAB: profiles, or the domains of the backend in use."""
     if kind == "profiles":
-        return [(name, "profile") for name in dict.fromkeys([DEFAULT_PROFILE, *settings.file.profiles()])]
+        profiles = [p for p in settings.file.profiles() if _PROFILE_NAME.fullmatch(p)]
+        return [(name, "profile") for name in dict.fromkeys([DEFAULT_PROFILE, *profiles])]
     if backend == "api":
         return offered(cached_api_domains(settings.profile, settings.get("api.url")), typed)
     return offered(local_domains(), typed)

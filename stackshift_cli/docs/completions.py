@@ -3,6 +3,11 @@
 Commands, options and fixed values (`--format`, `--status`, `--backend`, config keys) are written into
 the scripts, so TAB costs no process for them. Domain names and ids (NAME|ID) and profiles come from
 `stackshift __complete domains|profiles`, which reads only local files (see namecache.py).
+
+What `__complete` prints is untrusted text (it may come from an API's answer, or from an older stackshift
+that checked nothing), so each script handles it as data only: never through `compgen -W`, `eval` or any
+other expansion, and it offers only words made of SAFE_WORD characters, which are no shell's syntax, so
+accepting one puts nothing on the command line that a shell would expand or run.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from stackshift_cli.docs.tree import CONFIG_KEYS, PROG, Command, Param, command_
 SHELLS = ("bash", "zsh", "fish")
 FILES = {"bash": "stackshift.bash", "zsh": "_stackshift", "fish": "stackshift.fish"}
 GLOBALS_PASSED_ON = ("--profile", "--backend")  # root options that change where __complete looks
+# The characters of a word a script offers from `__complete` (names, ids, profiles), spelt out rather than as
+# ranges, whose meaning in a bracket expression depends on the locale. A description may also be empty.
+SAFE_WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
 
 def script(shell: str, tree: Command | None = None) -> str:
@@ -86,11 +94,13 @@ def bash(tree: Command) -> str:
                "# bash-completion package), or add `source <(stackshift completion bash)` to ~/.bashrc.\n")
     return f"""{_header("bash", install)}
 _stackshift_dynamic() {{  # $1: domains or profiles; reads cur and globals of _stackshift
-    local IFS=$'\\n' line words=()
-    for line in $(command {PROG} "${{globals[@]}}" __complete "$1" "$cur" 2>/dev/null); do
-        words+=("${{line%%$'\\t'*}}")
-    done
-    COMPREPLY=($(compgen -W "${{words[*]}}" -- "$cur"))
+    # Each line is `word<TAB>description`, untrusted: read literally (IFS= read -r), matched against the
+    # quoted "$cur" (a literal prefix), and only words of plain characters kept (bash inserts a word as is).
+    local line word
+    while IFS= read -r line || [[ -n $line ]]; do
+        word=${{line%%$'\\t'*}}
+        [[ -n $word && $word != *[!{SAFE_WORD}]* && $word == "$cur"* ]] && COMPREPLY+=("$word")
+    done < <(command {PROG} "${{globals[@]}}" __complete "$1" "$cur" 2>/dev/null)
 }}
 
 _stackshift() {{
@@ -208,11 +218,17 @@ def zsh(tree: Command) -> str:
     install = ("# Install: copy to a directory in $fpath as `_stackshift` (e.g. ~/.zfunc, with fpath+=(~/.zfunc)\n"
                "# before compinit in ~/.zshrc), or add `source <(stackshift completion zsh)` after compinit.\n")
     dynamic = f"""_stackshift_dynamic() {{  # last argument: domains or profiles (_arguments puts options first)
-    local kind=${{@[-1]}} line
-    local -a lines words
-    lines=(${{(f)"$(command {PROG} "${{_stackshift_globals[@]}}" __complete "$kind" "$PREFIX" 2>/dev/null)"}})
-    for line in $lines; do
-        words+=("${{${{line%%$'\\t'*}}//:/\\\\:}}:${{line#*$'\\t'}}")
+    # Each line is `word<TAB>description`, untrusted: split at newlines inside double quotes (no globbing or
+    # other expansion of the text), only words of plain characters kept, and a description only when plain
+    # too; compadd matches the words against what was typed and inserts them quoted.
+    local kind=${{@[-1]}} line word description
+    local -a words
+    for line in "${{(@f)$(command {PROG} "${{_stackshift_globals[@]}}" __complete "$kind" "$PREFIX" 2>/dev/null)}}"; do
+        word=${{line%%$'\\t'*}}
+        [[ -n $word && $word != *[^{SAFE_WORD}]* ]] || continue
+        description=${{line#*$'\\t'}}
+        [[ $line == *$'\\t'* && $description != *[^{SAFE_WORD}]* ]] || description=
+        words+=("$word${{description:+:$description}}")
     done
     _describe -t "$kind" "${{kind%s}}" words
 }}
@@ -298,7 +314,20 @@ function __stackshift_dynamic --argument-names kind
             set -a globals $words[$i] $words[(math $i + 1)]
         end
     end
-    command {PROG} $globals __complete $kind (commandline -ct) 2>/dev/null
+    # Each line is `word<TAB>description`, untrusted: fish expands neither the text of a command
+    # substitution nor a variable's value, and only words of plain characters are passed on, with their
+    # description when it is plain too.
+    for line in (command {PROG} $globals __complete $kind (commandline -ct) 2>/dev/null)
+        set -l parts (string split -m 1 \\t -- $line)
+        if test -z "$parts[1]"; or string match -qr -- {_fq('[^' + SAFE_WORD + ']')} $parts[1]
+            continue
+        end
+        if set -q parts[2]; and not string match -qr -- {_fq('[^' + SAFE_WORD + ']')} $parts[2]
+            printf '%s\\t%s\\n' $parts[1] $parts[2]
+        else
+            printf '%s\\n' $parts[1]
+        end
+    end
 end
 
 """ + "\n".join(lines) + "\n"
