@@ -94,8 +94,16 @@ def parse_nameserver(text: str) -> tuple[str, int]:
 
 
 def parse_nameservers(value: str | list[str]) -> list[tuple[str, int]]:
+    """A list of 'IP[:PORT]' (or one comma-separated string) -> [(ip, port)]. An empty list means "not set" (the
+    system's resolvers); an empty entry (",", " , ", an empty --nameserver) is an error, never that fallback."""
     items = value if isinstance(value, list) else str(value).split(",")
-    return [parse_nameserver(item) for item in items if str(item).strip()]
+    if any(not str(item).strip() for item in items):
+        raise UsageError(
+            "A nameserver address is empty.",
+            hint="Give IP addresses with optional ports, comma-separated: 192.0.2.53,192.0.2.54:5353; unset it to "
+                 "use the system's resolvers.",
+        )
+    return [parse_nameserver(item) for item in items]
 
 
 # ---------------------------------------------------------------- known keys
@@ -124,9 +132,73 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 
 
 def _url(text: str) -> str:
-    value = str(text).strip().rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise UsageError(f"'{text}' is not an http(s) URL.", hint="For example https://api.stackshift.dev.")
+    """The API's base URL: https, or http on this machine only (the key must never travel in cleartext), and no
+    user name or password in it (they would show in output and logs; the key goes in api.key)."""
+    from urllib.parse import urlsplit
+
+    raw = str(text).strip()
+    shown = shown_url(raw)
+    if "@" in raw:
+        raise UsageError(f"The API URL {shown} has a user name or password in it; stackshift does not accept "
+                         "credentials in a URL, where they would show in output and logs.",
+                         hint="Remove them: the API key goes in api.key (`stackshift auth login`) "
+                              "or STACKSHIFT_API_KEY.")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number from 0 to 65535)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(c.isspace() or not c.isprintable() for c in raw)):
+        raise UsageError(f"'{shown}' is not an http(s) URL.", hint="For example https://api.stackshift.dev.")
+    if parts.query or parts.fragment:
+        raise UsageError(f"'{shown}' has a query or a fragment; the API URL is a base URL such as "
+                         "https://api.stackshift.dev.")
+    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+        raise UsageError(f"'{shown}' is refused: over plain http the API key would travel in cleartext.",
+                         hint="Use https://, or http:// only for an API on this machine (localhost, 127.0.0.0/8, ::1).")
+    return raw.rstrip("/")
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a host whose traffic never leaves this machine."""
+    name = host.lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def shown_url(text: str, limit: int = 100) -> str:
+    """A URL as a message shows it: without anything before an '@' in its authority (a user name, a password),
+    escaped and shortened."""
+    from stackshift_cli.escape import quoted
+
+    value = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*:)?//.*@", lambda m: f"{m.group(1) or ''}//…@", str(text).strip(),
+                   flags=re.DOTALL)
+    return quoted(value, limit)
+
+
+_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb|kib|mib|gib)?", re.IGNORECASE)
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+MIN_RESPONSE_BYTES = 1000
+MAX_RESPONSE_BYTES = 10**9
+
+
+def _byte_size(text: str) -> int:
+    """'10MB', '512KiB', '2000000' -> bytes, from 1 KB to 1 GB (a limit outside that is a mistake)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        match = _SIZE.fullmatch(str(text).strip())
+        if not match or isinstance(text, bool):
+            raise UsageError(f"'{text}' is not a size.", hint="Use a number of bytes, or a form such as 512KB or 20MB.")
+        digits = match.group(1).lstrip("0") or "0"
+        value = int(digits) * _SIZE_UNITS[(match.group(2) or "").lower() or None] if len(digits) <= 12 else -1
+    if not MIN_RESPONSE_BYTES <= value <= MAX_RESPONSE_BYTES:
+        raise UsageError(f"'{text}' is out of range; use 1KB to 1GB.")
     return value
 
 
@@ -185,7 +257,10 @@ KEYS: dict[str, Key] = {
             _choice("local", "api"), None, "STACKSHIFT_BACKEND"),
         Key("api.url", "Base URL of the StackShift API.", _url, DEFAULT_API_URL, "STACKSHIFT_API_URL"),
         Key("api.key", "API key (set it with `stackshift auth login`).", str, None, "STACKSHIFT_API_KEY", True),
-        Key("api.timeout", "Connect and read timeout for API requests.", _duration_text, "30s"),
+        Key("api.timeout", "How long one API request may take in all (connecting, sending, reading the answer).",
+            _duration_text, "30s"),
+        Key("api.max_response_bytes", "Largest API answer stackshift reads, in bytes (10MB, 512KB accepted).",
+            _byte_size, 10_000_000),
         Key("dns.nameservers", "Resolvers to query, comma-separated IP or IP:PORT (default: the system's).",
             _nameserver_list, None, "STACKSHIFT_NAMESERVERS"),
         Key("dns.timeout", "How long one DNS query may take.", _duration_text, "3s"),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from stackshift_cli.errors import InvalidApiData, InvalidDomainName
+from stackshift_cli.escape import quoted
 
 # Domain status (product documentation vocabulary; do not rename).
 PENDING = "pending"
@@ -32,6 +36,14 @@ CHECK_FIELDS = {
 }
 
 DEFAULT_VERIFY_WINDOW = timedelta(hours=72)
+
+# What stackshift accepts from the API (Domain.from_json): anything else is refused where it enters.
+RECORD_TYPES = ("TXT", "CNAME", "MX")  # the types stackshift can check and print as a zone
+MAX_RECORDS = 100  # records of one domain
+DOMAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an id goes into URL paths, the completion cache and output
+_WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a status: shown as it is when stackshift does not know it
+_DNS_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")  # record names hold `_dmarc`, `s1._domainkey` ...
+_PRIORITY_TEXT = re.compile(r"[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
@@ -64,20 +76,43 @@ class DnsRecord:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DnsRecord:
-        """Build a record from JSON, tolerating missing optional fields and ignoring unknown ones."""
-        name = str(data.get("name") or "").rstrip(".")
-        priority = data.get("priority")
+    def from_json(cls, data: Any, domain: str | None = None) -> DnsRecord:
+        """Build a record from API JSON, checked: raises InvalidApiData saying what is wrong with it.
+
+        Optional fields may be missing (or null) and unknown ones are ignored; a field that is present must have
+        its type and form. With `domain`, the record's name must be that domain or a name under it.
+        """
+        if not isinstance(data, dict):
+            raise InvalidApiData(f"it is {_kind(data)}, not an object")
+        rtype = _text(data, "type", "")
+        if rtype.upper() not in RECORD_TYPES:
+            raise InvalidApiData(f"its type {_shown(rtype)} is not one stackshift knows ({', '.join(RECORD_TYPES)})")
+        raw_name = _text(data, "name", "")
+        name = raw_name[:-1] if raw_name.endswith(".") else raw_name
+        if not is_dns_name(name):
+            raise InvalidApiData(f"its name {_shown(raw_name)} is not a DNS name")
+        if domain is not None and not (name.lower() == domain or name.lower().endswith("." + domain)):
+            raise InvalidApiData(f"its name {_shown(name)} is not under the domain {domain}")
+        host = _text(data, "host", "") or name
+        if host != "@" and not is_dns_name(host):
+            raise InvalidApiData(f"its host {_shown(host)} is neither '@' nor a DNS name")
+        value = _text(data, "value", "")
+        if rtype.upper() in ("CNAME", "MX") and value and not is_dns_name(value.removesuffix(".")):
+            raise InvalidApiData(f"its {rtype.upper()} value {_shown(value)} is not a DNS name")
+        purpose = _text(data, "purpose", None)
+        required = data.get("required")
+        if required is not None and not isinstance(required, bool):
+            raise InvalidApiData(f"its 'required' is {_kind(required)}, not true or false")
         return cls(
-            type=str(data.get("type") or "").upper(),
+            type=rtype.upper(),
             name=name,
-            host=str(data.get("host") or name),
-            value=str(data.get("value") or ""),
-            purpose=data.get("purpose"),
-            required=bool(data.get("required", True)),
-            status=str(data.get("status") or MISSING),
-            explanation=data.get("explanation"),
-            priority=int(priority) if isinstance(priority, (int, str)) and str(priority).isdigit() else None,
+            host=host,
+            value=value,
+            purpose=purpose if purpose in PURPOSES else None,  # an unknown purpose: judged by its type
+            required=True if required is None else required,
+            status=_word(data, "status", MISSING),
+            explanation=_text(data, "explanation", None),
+            priority=_priority(data.get("priority")),
         )
 
     def with_verdict(self, status: str, explanation: str | None) -> DnsRecord:
@@ -121,18 +156,49 @@ class Domain:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Domain:
-        """Build a domain from API JSON: unknown fields ignored, optional ones tolerated, statuses kept as given."""
-        checks = {f: str(data[f]) for f in CHECK_FIELDS.values() if data.get(f) is not None}
+    def from_json(cls, data: Any, *, skipped: list[str] | None = None) -> Domain:
+        """Build a domain from API JSON, checked where it enters; raises InvalidApiData saying what is wrong.
+
+        The id must be a token (letters, digits, '_', '-'; at most 64), the name a valid domain name in its
+        canonical form (a trailing dot and upper case are tolerated), the times ISO 8601, and `records` a list
+        of at most MAX_RECORDS. Unknown fields are ignored and statuses kept as given. A record stackshift
+        cannot use is left out and described in `skipped` when that list is given; otherwise it is an error.
+        """
+        if not isinstance(data, dict):
+            raise InvalidApiData(f"it is {_kind(data)}, not an object")
+        domain_id = data.get("id")
+        if not isinstance(domain_id, str) or not DOMAIN_ID.fullmatch(domain_id):
+            shown = _shown(domain_id) if isinstance(domain_id, str) else _kind(domain_id)
+            raise InvalidApiData(f"its id {shown} is not an id (1 to 64 letters, digits, '_' or '-')")
+        name = _domain_name(data.get("name"))
+        records = data.get("records")
+        if records is None:
+            records = []
+        if not isinstance(records, list):
+            raise InvalidApiData(f"{name} has 'records' that are {_kind(records)}, not a list")
+        if len(records) > MAX_RECORDS:
+            raise InvalidApiData(f"{name} has {len(records)} records; stackshift reads at most {MAX_RECORDS} "
+                                 "records of a domain")
+        parsed: list[DnsRecord] = []
+        for index, item in enumerate(records, 1):
+            try:
+                parsed.append(DnsRecord.from_json(item, name))
+            except InvalidApiData as exc:
+                if skipped is None:
+                    raise InvalidApiData(f"record {index} of {name}: {exc.message}") from None
+                skipped.append(f"record {index} of {name}: {exc.message}")
+        selector = _text(data, "dkimSelector", None)
+        if selector is not None and not is_dns_name(selector):
+            raise InvalidApiData(f"{name} has a dkimSelector {_shown(selector)} that is not a DNS name")
         return cls(
-            id=str(data.get("id") or ""),
-            name=str(data.get("name") or "").rstrip(".").lower(),
-            status=str(data.get("status") or PENDING),
-            records=tuple(DnsRecord.from_json(r) for r in data.get("records") or () if isinstance(r, dict)),
-            created_at=parse_time(data.get("createdAt")),
-            last_checked_at=parse_time(data.get("lastCheckedAt")),
-            dkim_selector=data.get("dkimSelector"),
-            check_statuses=checks,
+            id=domain_id,
+            name=name,
+            status=_word(data, "status", PENDING),
+            records=tuple(parsed),
+            created_at=_api_time(data, "createdAt"),
+            last_checked_at=_api_time(data, "lastCheckedAt"),
+            dkim_selector=selector,
+            check_statuses={f: _word(data, f, "") for f in CHECK_FIELDS.values() if data.get(f) is not None},
         )
 
     def with_records(self, records: list[DnsRecord], checked_at: datetime, window: timedelta) -> Domain:
@@ -183,3 +249,86 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------- checking API JSON (Domain.from_json)
+
+
+def is_dns_name(name: str) -> bool:
+    """True for a name DNS can carry as a record name (no final dot): ASCII labels of letters, digits, '-' and '_',
+    1 to 63 octets each, at most 253 in all."""
+    return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+
+
+def _domain_name(value: Any) -> str:
+    """The domain's name as stored: what normalize_domain makes of it, which it must already be."""
+    from stackshift_cli.names import normalize_domain
+
+    if not isinstance(value, str):
+        raise InvalidApiData(f"its name is {_kind(value)}, not a string")
+    name = (value[:-1] if value.endswith(".") else value).lower()
+    try:
+        valid = normalize_domain(name) == name
+        reason = "it is not in canonical form (lowercase A-labels)"
+    except InvalidDomainName as exc:
+        valid, reason = False, exc.message if len(value) <= 100 else f"{len(value)} characters"
+    if not valid:
+        raise InvalidApiData(f"its name {_shown(value)} is not a valid domain name ({reason.rstrip('.')})")
+    return name
+
+
+def _text(data: dict[str, Any], key: str, default: Any) -> Any:
+    """A string field: `default` when missing or null."""
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidApiData(f"its '{key}' is {_kind(value)}, not a string")
+    return value
+
+
+def _word(data: dict[str, Any], key: str, default: str) -> str:
+    """A status: one word, kept as given even when stackshift does not know it."""
+    value = _text(data, key, None)
+    if value is None:
+        return default
+    if not _WORD.fullmatch(value):
+        raise InvalidApiData(f"its '{key}' {_shown(value)} is not a status word")
+    return value
+
+
+def _priority(value: Any) -> int | None:
+    """An MX priority: 0 to 65535, as a number or a string of digits."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _PRIORITY_TEXT.fullmatch(value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise InvalidApiData(f"its priority {_shown(str(value))} is not a number from 0 to 65535")
+    return number
+
+
+def _api_time(data: dict[str, Any], key: str) -> datetime | None:
+    """An ISO 8601 time (UTC when it has no offset) that is a real moment in UTC, or None when missing."""
+    value = _text(data, key, None)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidApiData(f"its '{key}' {_shown(value)} is not a time stackshift can read") from None
+
+
+def _shown(value: Any) -> str:
+    """Outside text in a message: quoted, escaped and shortened."""
+    return f"'{quoted(str(value)[:200], 60)}'"
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")

@@ -65,3 +65,9 @@ class ConfigError(StackshiftError):
 
 class ApiError(StackshiftError):
     """The API answered with an error or could not be reached: exit 1."""
+
+
+class InvalidApiData(ApiError):
+    """The API sent a domain or record stackshift cannot use (an invalid name, id, time ...): exit 1.
+
+    A listing leaves such a domain out with a warning; the answer about one domain is an error."""

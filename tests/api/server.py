@@ -1,5 +1,6 @@
 """A StackShift API on loopback for tests: the contract of docs/api.md over the project's own LocalBackend,
-plus faults a test can queue (error statuses, slow answers, bodies that are not JSON, dropped connections).
+plus faults a test can queue (error statuses, slow answers, bodies that are not JSON, dropped connections,
+and hostile answers written byte by byte: see tests/api/hostile.py).
 """
 
 from __future__ import annotations
@@ -7,10 +8,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from stackshift_cli.backends.local import LocalBackend
@@ -30,6 +32,11 @@ class Fault:
     status None answers normally after `delay`. `after` runs the real handler first (the server
     has done the work) and then answers with the fault, as when a response is lost on the way back.
     `drop` closes the connection without answering.
+
+    Hostile answers: `respond` computes (status, payload) from the request; `stream` yields the raw bytes of
+    the whole answer (status line, headers, body), written piece by piece `pace` seconds apart and for at most
+    `give_up` seconds, then the connection is closed. `skip` lets that many matching requests through first;
+    `times` is how many requests the fault answers.
     """
 
     status: int | None = None
@@ -41,6 +48,12 @@ class Fault:
     path: str | None = None  # a prefix of the request path
     after: bool = False
     drop: bool = False
+    respond: Callable[[Seen], tuple[int, Any]] | None = None
+    stream: Callable[[], Iterable[bytes]] | None = None
+    pace: float = 0.0
+    give_up: float = 30.0
+    skip: int = 0
+    times: int = 1
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -81,7 +94,9 @@ class ApiServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="api-server", daemon=True)
+        # A short poll interval: stop() (shutdown) waits for it, at the end of every test.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="api-server", daemon=True)
 
     # ------------------------------------------------------------ lifecycle and test helpers
 
@@ -212,6 +227,12 @@ def _handler_for(server: ApiServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except ConnectionError:  # a client that stopped reading (a limit) and closed: nothing to answer
+                self.close_connection = True
+
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -234,10 +255,25 @@ def _handler_for(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server.requests.append(seen)
                 fault = next((f for f in server.faults if f.matches(method, split.path)), None)
-                if fault:
-                    server.faults.remove(fault)
+                if fault and fault.skip:
+                    fault.skip -= 1
+                    fault = None
+                elif fault:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        server.faults.remove(fault)
             if fault and fault.delay:
                 server.wait(fault.delay)
+            if fault and fault.stream is not None:
+                if fault.after:
+                    server.handle(method, split.path, seen.query, headers, body)
+                seen.status = fault.status or 0
+                self._stream(fault)
+                return
+            if fault and fault.respond is not None:
+                seen.status, payload = fault.respond(seen)
+                self._send(seen.status, payload, fault.headers, fault.content_type)
+                return
             if fault is None or (fault.status is None and not fault.drop):
                 seen.status, payload = server.handle(method, split.path, seen.query, headers, body)
                 self._send(seen.status, payload)
@@ -250,6 +286,20 @@ def _handler_for(server: ApiServer) -> type[BaseHTTPRequestHandler]:
                 return
             seen.status = fault.status or 0
             self._send(seen.status, fault.body, fault.headers, fault.content_type)
+
+        def _stream(self, fault: Fault) -> None:
+            """Write a hostile answer as it comes, until it ends, the client goes, or `give_up` seconds pass."""
+            self.close_connection = True
+            started = time.monotonic()
+            try:
+                for piece in fault.stream():
+                    self.wfile.write(piece)
+                    if fault.pace:
+                        server.wait(fault.pace)
+                    if server._stopping.is_set() or time.monotonic() - started > fault.give_up:
+                        break
+            except OSError:  # the client gave up (what a limit is for)
+                pass
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
                   content_type: str = "application/json") -> None:

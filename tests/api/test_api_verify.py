@@ -66,7 +66,7 @@ def test_diagnosis_shows_beside_the_api_status_in_plain_output(api_cli, api_serv
 
 def test_wait_polls_the_api_until_verified(api_cli, api_server, domain_id):
     api_server.verdicts = [{**ALL_VERIFIED, "dmarc": ("pending", "Not seen yet.")}, ALL_VERIFIED]
-    result = api_cli("domains", "verify", "verify.example", "--wait", "--interval", "0.2s", "--timeout", "20s",
+    result = api_cli("domains", "verify", "verify.example", "--wait", "--interval", "1s", "--timeout", "20s",
                      "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["status"] == "verified"
@@ -99,6 +99,16 @@ RECORD = DnsRecord("TXT", "example.com", "@", "v=spf1 include:spf.stackshift.ema
     (("failed", None), ("failed", "SPF has two records."), "stackshift: SPF has two records."),
     (("pending", None), ("verified", "Found."), "stackshift sees verified: Found."),
     (("failed", "API says no."), ("failed", None), "API says no."),
+    # The same finding is said once (issue: "No DKIM key … — stackshift: No DKIM key …").
+    (("missing", "No DKIM key at s._domainkey.example.com."), ("missing", "No DKIM key at s._domainkey.example.com."),
+     "No DKIM key at s._domainkey.example.com."),
+    (("missing", "No DKIM key at X."), ("missing", "no dkim key  at X"), "No DKIM key at X."),
+    (("missing", "No DKIM key at X."), ("pending", "No DKIM key at X."),
+     "No DKIM key at X. — stackshift sees pending"),
+    (("missing", "No DKIM key at X."), ("missing", "No DKIM key at X. The resolver still has the old answer."),
+     "stackshift: No DKIM key at X. The resolver still has the old answer."),
+    (("failed", "SPF has two records; publish one."), ("failed", "SPF has two records"),
+     "SPF has two records; publish one."),
 ])
 def test_merge_keeps_the_api_explanation_and_adds_stackshifts(api, ours, merged):
     assert merge_explanations(RECORD.with_verdict(*api), RECORD.with_verdict(*ours)) == merged
@@ -132,3 +142,21 @@ def test_the_api_says_failed_and_stackshift_says_why_from_real_dns(api_server, d
     api_part, ours = spf["explanation"].split(" — ", 1)
     assert api_part == "SPF does not authorise StackShift."
     assert ours.startswith("stackshift: ") and "_spf.elsewhere.example" in ours and "permerror" in ours
+
+
+def test_the_same_finding_from_the_api_and_stackshift_is_said_once(api_server, dnslab, fresh_zone, config_dir):
+    """The API (here the project's own verifier on the same DNS) and stackshift find the records missing in the
+    same words: each explanation says it once, as the API stored it."""
+    cli = Cli({**api_server.env(), "STACKSHIFT_NAMESERVERS": dnslab.resolver,
+               "STACKSHIFT_DNS_AUTHORITATIVE_PORT": str(dnslab.port)})
+    assert cli("config", "set", "dns.timeout", "1s").exit_code == 0
+    assert cli("domains", "create", fresh_zone).exit_code == 0
+
+    result = cli("domains", "verify", fresh_zone, "--json")
+
+    assert result.exit_code == 4, result.stderr
+    stored = {r.purpose: r.explanation for r in api_server.domains()[0].records}
+    shown = {r["purpose"]: r["explanation"] for r in result.json()["records"]}
+    assert shown == stored
+    assert shown["dkim"].startswith("No DKIM key")
+    assert not any("stackshift:" in text for text in shown.values())

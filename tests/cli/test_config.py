@@ -56,12 +56,25 @@ def test_list_shows_what_is_set_and_all_with_sources(local_cli):
     [("dns.nameservers", "not-an-ip", "not a nameserver"), ("backend", "cloud", "not one of"),
      ("sending.dmarc_policy", "maybe", "not one of"), ("api.url", "ftp://x", "not an http"),
      ("verify.window", "soon", "not a duration"), ("dns.authoritative_port", "0", "not a port"),
-     ("dns.authoritative_port", "70000", "not a port"), ("no.such.key", "1", "not a config key")],
+     ("dns.authoritative_port", "70000", "not a port"), ("no.such.key", "1", "not a config key"),
+     ("api.url", "http://api.example.com", "over plain http the API key would travel in cleartext"),
+     ("api.url", "https://me:pw@api.example.com", "has a user name or password in it"),
+     ("api.max_response_bytes", "lots", "not a size"), ("api.max_response_bytes", "100", "out of range"),
+     ("api.max_response_bytes", "2GB", "out of range")],
 )
 def test_set_refuses_invalid_values_and_writes_nothing(local_cli, config_dir, key, value, fragment):
     result = local_cli("config", "set", key, value)
     assert result.exit_code == 2 and fragment in result.stderr
     assert not (config_dir / "config.toml").exists()
+
+
+def test_api_max_response_bytes_takes_sizes_and_stores_bytes(local_cli, config_dir):
+    assert local_cli("config", "get", "api.max_response_bytes", "--json").json() == {
+        "key": "api.max_response_bytes", "value": 10_000_000, "source": "default"}
+    assert local_cli("config", "set", "api.max_response_bytes", "512KiB").exit_code == 0
+    assert local_cli("config", "get", "api.max_response_bytes").stdout == "524288\n"
+    assert tomllib.loads((config_dir / "config.toml").read_text())["profiles"]["default"]["api"] == {
+        "max_response_bytes": 524288}
 
 
 def test_api_key_is_not_set_from_the_command_line(local_cli, config_dir):
