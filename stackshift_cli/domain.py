@@ -9,6 +9,7 @@ from typing import Any
 
 from stackshift_cli.errors import InvalidApiData, InvalidDomainName
 from stackshift_cli.escape import quoted
+from stackshift_cli.names import MAX_NAME_OCTETS, is_id
 
 # Domain status (product documentation vocabulary; do not rename).
 PENDING = "pending"
@@ -40,7 +41,6 @@ DEFAULT_VERIFY_WINDOW = timedelta(hours=72)
 # What stackshift accepts from the API (Domain.from_json): anything else is refused where it enters.
 RECORD_TYPES = ("TXT", "CNAME", "MX")  # the types stackshift can check and print as a zone
 MAX_RECORDS = 100  # records of one domain
-DOMAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an id goes into URL paths, the completion cache and output
 _WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # a status: shown as it is when stackshift does not know it
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")  # record names hold `_dmarc`, `s1._domainkey` ...
 _PRIORITY_TEXT = re.compile(r"[0-9]{1,5}")
@@ -167,7 +167,7 @@ class Domain:
         if not isinstance(data, dict):
             raise InvalidApiData(f"it is {_kind(data)}, not an object")
         domain_id = data.get("id")
-        if not isinstance(domain_id, str) or not DOMAIN_ID.fullmatch(domain_id):
+        if not is_id(domain_id):
             shown = _shown(domain_id) if isinstance(domain_id, str) else _kind(domain_id)
             raise InvalidApiData(f"its id {shown} is not an id (1 to 64 letters, digits, '_' or '-')")
         name = _domain_name(data.get("name"))
@@ -257,7 +257,7 @@ def parse_time(value: Any) -> datetime | None:
 def is_dns_name(name: str) -> bool:
     """True for a name DNS can carry as a record name (no final dot): ASCII labels of letters, digits, '-' and '_',
     1 to 63 octets each, at most 253 in all."""
-    return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+    return 0 < len(name) <= MAX_NAME_OCTETS and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _domain_name(value: Any) -> str:

@@ -1,6 +1,6 @@
 """DKIM key generation and the private-key files (mode 0600 in a 0700 directory).
 
-A key file is only ever addressed as `<keys dir>/<domain id>.pem`, from an id that matches DOMAIN_ID: never
+A key file is only ever addressed as `<keys dir>/<domain id>.pem`, from an id that the local store makes (names.LOCAL_ID): never
 from a path stored anywhere. A new key is written under a temporary name (`.<id>.pem.tmp`) and renamed into
 place only once its domain is in the store, so an interrupted create leaves no key that looks like a real one;
 `sweep_orphans` removes what a killed process left behind.
@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from stackshift_cli.errors import StoreError
+from stackshift_cli.names import LOCAL_ID, is_local_id
 from stackshift_cli.files import ensure_private_dir, os_error_hint
 
 KEY_BITS = 2048
-DOMAIN_ID = re.compile(r"dom_[0-9a-f]{16}")
-_KEY_FILE = re.compile(r"(dom_[0-9a-f]{16})\.pem")
-_TEMP_FILE = re.compile(r"\.(dom_[0-9a-f]{16})\.pem\.tmp")
+_KEY_FILE = re.compile(rf"({LOCAL_ID.pattern})\.pem")
+_TEMP_FILE = re.compile(rf"\.({LOCAL_ID.pattern})\.pem\.tmp")
 ORPHAN_AGE_S = 60.0  # younger files may belong to a create still running in another process
 
 
@@ -43,13 +43,9 @@ def generate_dkim_keypair() -> tuple[bytes, str]:
     return pem, base64.b64encode(der).decode("ascii")
 
 
-def is_domain_id(value: object) -> bool:
-    return isinstance(value, str) and DOMAIN_ID.fullmatch(value) is not None
-
-
 def key_path(directory: Path, domain_id: str) -> Path:
     """`directory/<domain_id>.pem`; the id must be a domain id (checked, so no path can come through it)."""
-    if not is_domain_id(domain_id):
+    if not is_local_id(domain_id):
         raise ValueError(f"not a domain id: {domain_id!r}")
     return directory / f"{domain_id}.pem"
 

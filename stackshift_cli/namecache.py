@@ -22,12 +22,11 @@ from typing import Iterable
 
 from stackshift_cli.config import _PROFILE_NAME, DEFAULT_PROFILE, Settings, data_dir
 from stackshift_cli.errors import InvalidDomainName
-from stackshift_cli.names import normalize_domain
+from stackshift_cli.names import is_local_id, normalize_domain
 
 STORE_FILE = "stackshift.db"  # the local store's file name (backends/local.py DB_NAME)
 CACHE_DIR = "cache"
 CACHE_TTL_S = 3600.0
-_ID = re.compile(r"dom_[0-9a-f]{16}")  # what LocalBackend.create makes: "dom_" + secrets.token_hex(8)
 _STATUS = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # a status shown beside a name; anything else is shown as ""
 
 
@@ -42,7 +41,9 @@ def valid_name(name: object) -> bool:
 
 
 def valid_id(id_: object) -> bool:
-    return isinstance(id_, str) and _ID.fullmatch(id_) is not None
+    """An id TAB offers: the form stackshift makes and the API contract shows (names.LOCAL_ID); an API id of
+    another form still works by its name."""
+    return is_local_id(id_)
 
 
 def _checked(rows: Iterable[tuple[object, object, object]]) -> list[tuple[str, str, str]]:

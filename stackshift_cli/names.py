@@ -73,8 +73,22 @@ def mixed_scripts(name: str) -> list[str]:
     return []
 
 
+# Domain ids. Any id (an API may choose its own) is a safe token: it goes into URL paths, the completion cache and
+# output. The local store makes "dom_" + 16 hex digits, and only those name key files.
+ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+LOCAL_ID = re.compile(r"dom_[0-9a-f]{16}")
+
+
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and ID.fullmatch(value) is not None
+
+
+def is_local_id(value: object) -> bool:
+    return isinstance(value, str) and LOCAL_ID.fullmatch(value) is not None
+
+
 def looks_like_id(ref: str) -> bool:
-    """Domain ids carry no dots; names always have at least one."""
+    """Whether NAME|ID is an id: ids carry no dots; names always have at least one."""
     return ref.startswith("dom_") and "." not in ref
 
 

@@ -21,7 +21,8 @@ from stackshift_cli.domain import PENDING, DnsRecord, Domain, format_time, parse
 from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.escape import quoted
 from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
-from stackshift_cli.keys import ORPHAN_AGE_S, is_domain_id, key_path, sweep_orphans
+from stackshift_cli.keys import ORPHAN_AGE_S, key_path, sweep_orphans
+from stackshift_cli.names import is_local_id
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
@@ -398,7 +399,7 @@ class LocalBackend:
     def _check_row(self, row: sqlite3.Row) -> None:
         """A row is data from outside: its id must be an id stackshift makes, its key file `<id>.pem`."""
         domain_id, key_file = row["id"], row["key_file"]
-        if not is_domain_id(domain_id):
+        if not is_local_id(domain_id):
             problem = f"whose id {quoted(repr(domain_id))} is not a stackshift domain id"
         elif key_file != f"{domain_id}.pem":
             problem = f"whose key file is {quoted(repr(key_file))}, not '{domain_id}.pem'"

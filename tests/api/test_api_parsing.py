@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stackshift_cli.backends.api import MAX_LIST_DOMAINS, parse_domain, parse_page, parse_retry_after
-from stackshift_cli.domain import DOMAIN_ID, MAX_RECORDS, RECORD_TYPES, Domain, is_dns_name
+from stackshift_cli.domain import MAX_RECORDS, RECORD_TYPES, Domain, is_dns_name
 from stackshift_cli.errors import StackshiftError
-from stackshift_cli.names import normalize_domain
+from stackshift_cli.names import ID as DOMAIN_ID, normalize_domain
 from stackshift_cli.output import json_text
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
