@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 5
     AUTH = 6
     INTERRUPTED = 130
+    TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by it
 
 
 class StackshiftError(Exception):

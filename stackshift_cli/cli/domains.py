@@ -11,7 +11,7 @@ import typer
 
 from stackshift_cli.cli.state import JsonOption, RefArgument, State, get_state
 from stackshift_cli.domain import DOMAIN_STATUSES
-from stackshift_cli.errors import UsageError
+from stackshift_cli.errors import ExitCode, UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
 
@@ -153,9 +153,6 @@ def _report_skipped(ui, domain, exc: BaseException) -> None:
     ui.warn(f"{domain.name} ({domain.id}) was deleted while it was being checked; skipped.")
 
 
-TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by it
-
-
 @contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM stops `verify` the way Ctrl-C does (raising Terminated, a KeyboardInterrupt): what was checked is
@@ -259,7 +256,7 @@ def verify(
                     raise
         except Terminated:
             ui.error("Terminated.")
-            raise typer.Exit(TERMINATED) from None
+            raise typer.Exit(int(ExitCode.TERMINATED)) from None
     results = list(progress.results.values())
     verify_report(ui, results, many=all_domains)
     if progress.timed_out:

@@ -19,6 +19,7 @@ EXIT_MEANINGS = {
     "NOT_FOUND": "No domain with that name or id.",
     "AUTH": "Authentication error: the API key is missing, invalid or refused.",
     "INTERRUPTED": "Interrupted (Ctrl-C).",
+    "TERMINATED": "Terminated (SIGTERM) during verify: what was already checked is stored and printed.",
 }
 
 # Variables read outside config.KEYS and the global options.
