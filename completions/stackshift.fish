@@ -105,7 +105,7 @@ complete -c stackshift -n "__stackshift_at 'domains verify:0'" -a '(__stackshift
 complete -c stackshift -n "__stackshift_at 'config:*'" -a 'path' -d 'Print the config file\'s path (and, with --json, the data directory too).'
 complete -c stackshift -n "__stackshift_at 'config:*'" -a 'list' -d 'List the profile\'s settings (secrets show only their last 4 characters).'
 complete -c stackshift -n "__stackshift_at 'config:*'" -a 'get' -d 'Print the effective value of KEY (exit 1 when it has none).'
-complete -c stackshift -n "__stackshift_at 'config:*'" -a 'set' -d 'Set KEY to VALUE in the profile (checked before it is written).'
+complete -c stackshift -n "__stackshift_at 'config:*'" -a 'set' -d 'Set KEY to VALUE in the profile (checked before it is written); the profile is created if it is new.'
 complete -c stackshift -n "__stackshift_at 'config:*'" -a 'unset' -d 'Remove KEY from the profile, so the default (or environment) applies again.'
 complete -c stackshift -n "__stackshift_at 'config:*'" -l help -s h -d 'Show this message and exit.'
 complete -c stackshift -n "__stackshift_at 'config path:*'" -l json -d 'Print JSON and nothing else on stdout.'

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from stackshift_cli.errors import ConfigError, UsageError
+from stackshift_cli.escape import quoted
 
 APP_NAME = "stackshift"
 DEFAULT_PROFILE = "default"
@@ -17,6 +18,7 @@ DEFAULT_API_URL = "https://api.stackshift.dev"
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+MAX_DURATION_S = 3650 * 86400.0  # ten years: longer is a typo, and would overflow dates
 
 
 # ---------------------------------------------------------------- paths
@@ -60,9 +62,13 @@ def parse_duration(text: str | float | int) -> float:
             seconds += float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "").lower() or None]
             pos = match.end()
         if not raw or pos != len(raw):
-            raise UsageError(f"'{text}' is not a duration.", hint="Use a form such as 30s, 15m, 1h30m or 72h.")
-    if seconds <= 0:
-        raise UsageError(f"'{text}' is not a positive duration.")
+            raise UsageError(f"'{quoted(str(text))}' is not a duration.",
+                             hint="Use a form such as 30s, 15m, 1h30m or 72h.")
+    if not seconds > 0:  # also NaN
+        raise UsageError(f"'{quoted(str(text))}' is not a positive duration.")
+    if seconds > MAX_DURATION_S:
+        raise UsageError(f"'{quoted(str(text))}' is longer than {MAX_DURATION_S // 86400:.0f} days, the longest "
+                         "duration stackshift accepts.")
     return seconds
 
 
@@ -119,6 +125,7 @@ class Key:
     default: Any = None
     env: str | None = None
     secret: bool = False
+    types: tuple[type, ...] = (str,)  # what the config file may hold for it (TOML types)
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -203,12 +210,16 @@ def _byte_size(text: str) -> int:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise UsageError(f"'{text}' is not a whole number.") from None
-    if value < 0:
-        raise UsageError(f"'{text}' must not be negative.")
+    raw = str(text).strip()
+    if isinstance(text, bool) or not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise UsageError(f"'{quoted(raw)}' is not a whole number from 0 to 999999999.")
+    return int(raw)
+
+
+def _priority(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise UsageError(f"'{quoted(str(text))}' is not an MX priority; use 0 to 65535.")
     return value
 
 
@@ -242,11 +253,42 @@ def _duration_text(text: str) -> str:
     return str(text).strip()
 
 
+def _duration_up_to(limit_s: float, what: str) -> Callable[[str], str]:
+    """A duration no longer than `limit_s` (a DNS query or an API request never needs more)."""
+    def parse(text: str) -> str:
+        if parse_duration(text) > limit_s:
+            raise UsageError(f"'{quoted(str(text))}' is longer than {limit_s:g}s, the most {what} may take.")
+        return str(text).strip()
+
+    return parse
+
+
+_TIMES = (str, int, float)  # a duration in the config file: "15m", or a number of seconds
+
+
+_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")  # RFC 5322 dot-atom, without what DMARC splits on
+
+
 def _dmarc_rua(text: str) -> str:
+    """An address for aggregate reports, alone: it ends up inside the DMARC record, where ';' and ',' separate
+    tags and URIs, so only a plain mailbox@domain (optionally mailto:) is accepted."""
     value = str(text).strip()
-    address = value.removeprefix("mailto:")
-    if "@" not in address or " " in address:
-        raise UsageError(f"'{text}' is not an email address for DMARC reports.")
+    address = value[len("mailto:"):] if value.lower().startswith("mailto:") else value
+    local, at, domain = address.rpartition("@")
+    problem = None
+    if not at or not _MAILBOX.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        problem = "is not an email address"
+    else:
+        from stackshift_cli.names import normalize_domain
+
+        try:
+            if normalize_domain(domain) != domain.lower():
+                problem = "has a domain that is not in its plain form"
+        except UsageError:
+            problem = "has a domain that is not a valid domain name"
+    if problem:
+        raise UsageError(f"'{quoted(value)}' {problem} for DMARC reports.",
+                         hint="Give one address such as dmarc@example.com (or mailto:dmarc@example.com).")
     return value
 
 
@@ -258,16 +300,17 @@ KEYS: dict[str, Key] = {
         Key("api.url", "Base URL of the StackShift API.", _url, DEFAULT_API_URL, "STACKSHIFT_API_URL"),
         Key("api.key", "API key (set it with `stackshift auth login`).", str, None, "STACKSHIFT_API_KEY", True),
         Key("api.timeout", "How long one API request may take in all (connecting, sending, reading the answer).",
-            _duration_text, "30s"),
+            _duration_up_to(600, "an API request"), "30s", types=_TIMES),
         Key("api.max_response_bytes", "Largest API answer stackshift reads, in bytes (10MB, 512KB accepted).",
-            _byte_size, 10_000_000),
+            _byte_size, 10_000_000, types=(int, str)),
         Key("dns.nameservers", "Resolvers to query, comma-separated IP or IP:PORT (default: the system's).",
-            _nameserver_list, None, "STACKSHIFT_NAMESERVERS"),
-        Key("dns.timeout", "How long one DNS query may take.", _duration_text, "3s"),
+            _nameserver_list, None, "STACKSHIFT_NAMESERVERS", types=(str, list)),
+        Key("dns.timeout", "How long one DNS query may take.", _duration_up_to(60, "a DNS query"), "3s",
+            types=_TIMES),
         Key("dns.authoritative_port", "Port of the authoritative servers that verify queries directly.",
-            _port, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT"),
+            _port, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT", types=(int, str)),
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
-            _duration_text, "72h"),
+            _duration_text, "72h", types=_TIMES),
         Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),
         Key("sending.dkim_selector", "Default DKIM selector for new domains.", _host_label, "stackshift"),
         Key("sending.dmarc_policy", "DMARC policy published for new domains.",
@@ -277,9 +320,25 @@ KEYS: dict[str, Key] = {
         Key("sending.return_path_target", "Target of the return-path CNAME.", _hostname, "bounces.stackshift.email"),
         Key("sending.inbound_host", "Host of the inbound MX record, under the domain.", _host_label, "inbound"),
         Key("sending.inbound_target", "Exchange of the inbound MX record.", _hostname, "inbound.stackshift.email"),
-        Key("sending.inbound_priority", "Priority of the inbound MX record.", _positive_int, 10),
+        Key("sending.inbound_priority", "Priority of the inbound MX record (0 to 65535).", _priority, 10,
+            types=(int, str)),
     )
 }
+
+
+_TOML_KINDS = {str: "text", int: "a whole number", float: "a number", list: "a list", bool: "true or false",
+               dict: "a table"}
+
+
+def _check_type(key: Key, raw: Any) -> None:
+    """A value from the config file is of a TOML type the key takes (`dkim_selector = 5` is not a selector)."""
+    kind = bool if isinstance(raw, bool) else next((t for t in _TOML_KINDS if isinstance(raw, t)), None)
+    if kind in key.types and (kind is not list or all(isinstance(item, str) for item in raw)):
+        return
+    shown = _TOML_KINDS.get(kind, type(raw).__name__) if kind is not list else "a list that holds more than text"
+    wanted = " or ".join(_TOML_KINDS[t] for t in key.types)
+    raise UsageError(f"it is {shown}, but {key.name} takes {wanted}.",
+                     hint=f"Fix it with `stackshift config set {key.name} VALUE`, or in the config file.")
 
 
 def known_key(name: str) -> Key:
@@ -292,7 +351,7 @@ def known_key(name: str) -> Key:
 
 
 def validate_profile_name(name: str) -> str:
-    if not _PROFILE_NAME.match(name):
+    if not isinstance(name, str) or not _PROFILE_NAME.fullmatch(name):
         raise UsageError(f"'{name}' is not a valid profile name.", hint="Use letters, digits, '-', '_' and '.'.")
     return name
 
@@ -347,16 +406,35 @@ class ConfigFile:
         return dict(_flatten(table)) if isinstance(table, dict) else {}
 
     def get(self, profile: str, key: str) -> Any:
-        return self.profile_values(profile).get(key)
+        """The value the file holds for `key` (dotted) in `profile`, or None; a value where a table belongs (or
+        the other way round) is reported, naming the key."""
+        node: Any = self.load().get("profiles", {})
+        path = ["profiles", profile, *key.split(".")]
+        for depth, part in enumerate(path[1:], start=1):
+            if not isinstance(node, dict):
+                raise self._not_a_table(path[:depth], node)
+            if part not in node:
+                return None
+            node = node[part]
+        return node
 
     def set(self, profile: str, key: str, value: Any) -> None:
         data = self.load()
-        table = data.setdefault("profiles", {}).setdefault(profile, {})
-        *parents, leaf = key.split(".")
-        for part in parents:
+        table: Any = data.setdefault("profiles", {})
+        path = ["profiles", profile, *key.split(".")]
+        for depth, part in enumerate(path[1:-1], start=1):
             table = table.setdefault(part, {})
-        table[leaf] = value
+            if not isinstance(table, dict):
+                raise self._not_a_table(path[:depth + 1], table)
+        if isinstance(table.get(path[-1]), dict):
+            raise ConfigError(f"In the config file {self.path}, {'.'.join(path)} is a table, not a value; "
+                              "stackshift will not replace it.", hint="Fix it by hand, or remove it.")
+        table[path[-1]] = value
         self._write(data)
+
+    def _not_a_table(self, path: list[str], value: Any) -> ConfigError:
+        return ConfigError(f"In the config file {self.path}, {quoted('.'.join(path))} is {quoted(repr(value), 40)}, "
+                           "where a table of keys belongs.", hint="Fix it by hand, or remove that line.")
 
     def unset(self, profile: str, key: str) -> bool:
         data = self.load()
@@ -431,10 +509,26 @@ class Settings:
         else:
             raw = os.environ[key.env]  # type: ignore[index]
         try:
+            _check_type(key, raw)
             return key.parse(raw)
         except UsageError as exc:
             where = {"file": f"the config file ({self.file.path}, profile {self.profile})"}.get(origin, origin)
             raise UsageError(f"Invalid value for {name} from {where}: {exc.message}", hint=exc.hint) from None
+
+    def require_profile(self) -> None:
+        """The profile exists: `default` always does, any other one once the config file has a table for it."""
+        if self.profile == DEFAULT_PROFILE:
+            return
+        profiles = self.file.profiles()
+        if self.profile in profiles:
+            return
+        known = [DEFAULT_PROFILE, *(p for p in profiles if p != DEFAULT_PROFILE)]
+        shown = ", ".join(quoted(p, 40) for p in known[:10]) + (", …" if len(known) > 10 else "")
+        raise UsageError(
+            f"There is no profile {quoted(self.profile)} in {self.file.path}; the profiles are: {shown}.",
+            hint=f"Check --profile or STACKSHIFT_PROFILE, or create it with `stackshift --profile "
+                 f"{quoted(self.profile, 64)} config set KEY VALUE` or `… auth login`.",
+        )
 
     def backend_kind(self, choice: str | None = None) -> str:
         """--backend (choice) > STACKSHIFT_BACKEND > config `backend` > api when a key is configured > local."""

@@ -26,7 +26,7 @@ def login(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """
     from stackshift_cli.backends.api import ApiBackend, check_key_text
 
-    state = get_state(ctx, json_output)
+    state = get_state(ctx, json_output, creates_profile=True)
     ui, settings = state.ui, state.settings
     key = _read_key(state)
     check_key_text(key)

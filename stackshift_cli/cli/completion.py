@@ -44,5 +44,5 @@ def complete(
     """Words for TAB: `word<TAB>description` lines, from local files only; prints nothing on any error."""
     from stackshift_cli.namecache import print_completion_words
 
-    state = get_state(ctx)
+    state = get_state(ctx, creates_profile=True)  # TAB never errors: an unknown profile just offers nothing
     print_completion_words(state.settings, state.backend_choice, kind.value, typed)

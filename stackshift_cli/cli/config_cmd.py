@@ -92,8 +92,8 @@ def set_key(
     key: KeyArgument,
     value: Annotated[str, typer.Argument(metavar="VALUE")],
 ) -> None:
-    """Set KEY to VALUE in the profile (checked before it is written)."""
-    state = get_state(ctx)
+    """Set KEY to VALUE in the profile (checked before it is written); the profile is created if it is new."""
+    state = get_state(ctx, creates_profile=True)
     spec = known_key(key)
     if spec.secret:
         raise UsageError(f"{key} is not set on the command line, where it would stay in your shell history.",

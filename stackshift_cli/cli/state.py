@@ -48,9 +48,12 @@ class State:
             self._backend.close()
 
 
-def get_state(ctx: typer.Context, json_output: bool = False) -> State:
-    """The run's State, with --json given after the command folded in."""
+def get_state(ctx: typer.Context, json_output: bool = False, *, creates_profile: bool = False) -> State:
+    """The run's State, with --json given after the command folded in. The profile must exist in the config file
+    (a typo in --profile or STACKSHIFT_PROFILE must not quietly use defaults), unless the command creates it."""
     state: State = ctx.find_root().obj
     if json_output:
         state.ui.json = True
+    if not creates_profile:
+        state.settings.require_profile()
     return state
