@@ -3,7 +3,7 @@
 Rich is imported only when a table is drawn on a terminal; piped output is plain and stable. Text from outside
 (names, values, explanations and messages from the API or DNS) never reaches a terminal raw: every format but
 JSON shows control and invisible characters as escapes (escape.visible), JSON escapes them its own way, and
-the zone format as \DDD.
+the zone format as \\DDD.
 """
 
 from __future__ import annotations
