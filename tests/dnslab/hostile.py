@@ -23,8 +23,6 @@ It only ever binds and talks to loopback addresses.
 
 from __future__ import annotations
 
-import asyncio
-import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,13 +33,12 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from .pyservers import DelayProxy
+from .pyservers import CLOSE, DelayProxy
 
 __all__ = ["CLOSE", "HOSTILE_OCTETS", "HostileServer", "Query", "delegation", "nodata", "silent", "start_hostile",
            "truncated_then_closed", "under"]
 
 HOSTILE_OCTETS = range(60, 80)  # addresses handed out by start_hostile(), after the delay proxies' 40-59
-CLOSE = object()  # a behaviour's answer: close the TCP connection without answering (UDP: no answer)
 
 
 @dataclass(frozen=True)
@@ -167,34 +164,11 @@ class HostileServer(DelayProxy):
         elif isinstance(answer, bytes) and self._udp_transport is not None:
             self._udp_transport.sendto(answer, addr)
 
-    async def _on_tcp_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            while True:
-                try:
-                    (length,) = struct.unpack("!H", await reader.readexactly(2))
-                    data = await reader.readexactly(length)
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                self.queries += 1
-                handled, answer = self._decide(data, "tcp")
-                if not handled:
-                    answer = await self._answer(data)  # DelayProxy: relayed upstream over TCP
-                if answer is CLOSE:
-                    return
-                if isinstance(answer, bytes):
-                    writer.write(struct.pack("!H", len(answer)) + answer)
-                    await writer.drain()
-                elif answer is None and handled:
-                    await asyncio.Event().wait()  # silent: keep the connection open, never answer
-        except asyncio.CancelledError:
-            pass
-        finally:
-            writer.close()
-            if task is not None:
-                self._tasks.discard(task)
+    async def _tcp_answer(self, data: bytes) -> Any:
+        handled, answer = self._decide(data, "tcp")
+        if not handled:
+            return await self._answer(data)  # DelayProxy: relayed upstream over TCP
+        return answer if answer is CLOSE or isinstance(answer, bytes) else None  # None: silent, connection open
 
 
 def start_hostile(lab: Any, *, relay: bool = True) -> HostileServer:

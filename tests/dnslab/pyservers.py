@@ -30,6 +30,9 @@ import dns.rcode
 __all__ = ["BlackholeServer", "DelayProxy", "ServfailServer"]
 
 
+
+CLOSE = object()  # a TCP answer: close the connection without answering
+
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: _AsyncDnsServer) -> None:
         self.server = server
@@ -160,7 +163,9 @@ class _AsyncDnsServer:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 self.queries += 1
-                answer = await self._answer(data)
+                answer = await self._tcp_answer(data)
+                if answer is CLOSE:
+                    return
                 if answer is not None:
                     writer.write(struct.pack("!H", len(answer)) + answer)
                     await writer.drain()
@@ -175,6 +180,10 @@ class _AsyncDnsServer:
         answer = await self._answer(data)
         if answer is not None and self._udp_transport is not None:
             self._udp_transport.sendto(answer, addr)
+
+    async def _tcp_answer(self, data: bytes) -> Any:
+        """The answer to a query that came over TCP: bytes, None (none, the connection stays open) or CLOSE."""
+        return await self._answer(data)
 
     async def _answer(self, data: bytes) -> bytes | None:  # pragma: no cover - abstract
         raise NotImplementedError
