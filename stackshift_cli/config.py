@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from stackshift_cli.domain import DMARC_POLICIES
 from stackshift_cli.errors import ConfigError, UsageError
 from stackshift_cli.escape import quoted
 
@@ -209,7 +210,7 @@ def _byte_size(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     raw = str(text).strip()
     if isinstance(text, bool) or not re.fullmatch(r"[0-9]{1,9}", raw):
         raise UsageError(f"'{quoted(raw)}' is not a whole number from 0 to 999999999.")
@@ -217,14 +218,14 @@ def _positive_int(text: str) -> int:
 
 
 def _priority(text: str) -> int:
-    value = _positive_int(text)
+    value = _whole_number(text)
     if value > 65535:
         raise UsageError(f"'{quoted(str(text))}' is not an MX priority; use 0 to 65535.")
     return value
 
 
 def _port(text: str) -> int:
-    value = _positive_int(text)
+    value = _whole_number(text)
     if not 0 < value < 65536:
         raise UsageError(f"'{text}' is not a port; use 1 to 65535.")
     return value
@@ -314,7 +315,7 @@ KEYS: dict[str, Key] = {
         Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),
         Key("sending.dkim_selector", "Default DKIM selector for new domains.", _host_label, "stackshift"),
         Key("sending.dmarc_policy", "DMARC policy published for new domains.",
-            _choice("none", "quarantine", "reject"), "none"),
+            _choice(*DMARC_POLICIES), "none"),
         Key("sending.dmarc_rua", "Address for DMARC aggregate reports (rua=mailto:...).", _dmarc_rua, None),
         Key("sending.return_path_host", "Host of the return-path CNAME, under the domain.", _host_label, "bounces"),
         Key("sending.return_path_target", "Target of the return-path CNAME.", _hostname, "bounces.stackshift.email"),

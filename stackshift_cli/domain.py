@@ -29,6 +29,7 @@ DMARC = "dmarc"
 RETURN_PATH = "returnPath"
 INBOUND = "inbound"
 PURPOSES = (SPF, DKIM, DMARC, RETURN_PATH, INBOUND)
+DMARC_POLICIES = ("none", "quarantine", "reject")  # p=, sp=, np= (RFC 9989 4.7)
 CHECK_FIELDS = {
     SPF: "spfStatus",
     DKIM: "dkimStatus",

@@ -30,7 +30,15 @@ _ANSI = {"red": "31", "yellow": "33", "green": "32", "dim": "2", "bold": "1"}
 
 
 def color_disabled_by_env() -> bool:
-    return bool(os.environ.get("NO_COLOR"))
+    """NO_COLOR (no-color.org), or a terminal that says it shows no escape sequences (TERM=dumb)."""
+    if color_forced_by_env():
+        return False
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+
+
+def color_forced_by_env() -> bool:
+    """FORCE_COLOR (force-color.org): colour even when the output is not a terminal, unless NO_COLOR is set."""
+    return os.environ.get("FORCE_COLOR", "") not in ("", "0") and not os.environ.get("NO_COLOR")
 
 
 @dataclass
@@ -61,7 +69,7 @@ class Ui:
         return _isatty(self.stdin) and self.stdout_tty
 
     def _paint(self, text: str, style: str, stream: TextIO) -> str:
-        if not (self.color and _isatty(stream) and style in _ANSI):
+        if not (self.color and (_isatty(stream) or color_forced_by_env()) and style in _ANSI):
             return text
         return f"\033[{_ANSI[style]}m{text}\033[0m"
 
@@ -86,6 +94,16 @@ class Ui:
     def debug_log(self, message: str) -> None:
         if self.debug:
             print(self._paint(f"debug: {visible(message)}", "dim", self.stderr), file=self.stderr)
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; only an explicit yes is yes. End of input is a no (a cancellation, not an
+        interrupt); Ctrl-C stays an interrupt."""
+        self.stderr.write(f"{visible(question)} [y/N]: ")
+        self.stderr.flush()
+        answer = self.stdin.readline()
+        if not answer:
+            self.stderr.write("\n")
+        return answer.strip().lower() in ("y", "yes")
 
     # ------------------------------------------------------------ data (stdout)
 

@@ -12,7 +12,6 @@ from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS
 
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
-DMARC_POLICIES = ("none", "quarantine", "reject")
 
 
 @dataclass(frozen=True)

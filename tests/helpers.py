@@ -66,7 +66,7 @@ def run_on_pty(*args: str, env: dict[str, str] | None = None, columns: int = 80,
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    full_env = {**os.environ, **(env or {}), "COLUMNS": str(columns), "TERM": "xterm"}
+    full_env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm", **(env or {})}
     proc = subprocess.Popen([*stackshift_command(), *args], stdin=slave, stdout=slave, stderr=slave,
                             env=full_env, close_fds=True)
     os.close(slave)

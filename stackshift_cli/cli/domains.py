@@ -118,7 +118,7 @@ def delete(
             raise UsageError("--yes required when not running interactively.",
                              hint=f"Run `stackshift domains delete {domain.name} --yes`.")
         where = "the local store" if backend.kind == "local" else "your StackShift account"
-        if not typer.confirm(f"Delete {domain.name} ({domain.id}) from {where}?", default=False, err=True):
+        if not ui.confirm(f"Delete {domain.name} ({domain.id}) from {where}?"):
             raise UsageError("Cancelled; nothing was deleted.")
     deleted = backend.delete(domain.id)
     if ui.json:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from stackshift_cli.docs.tree import CONFIG_KEYS, PROG, Command, Param, command_tree, config_keys
 
-SHELLS = ("bash", "zsh", "fish")
 FILES = {"bash": "stackshift.bash", "zsh": "_stackshift", "fish": "stackshift.fish"}
 GLOBALS_PASSED_ON = ("--profile", "--backend")  # root options that change where __complete looks
 # The characters of a word a script offers from `__complete` (names, ids, profiles), spelt out rather than as

@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
+from stackshift_cli.domain import DMARC_POLICIES, FAILED, MISSING, PENDING, VERIFIED
 from stackshift_cli.escape import quoted
 from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Verdict
 
-POLICIES = ("none", "quarantine", "reject")
 MAX_WALK_QUERIES = 8  # RFC 9989 4.10
 WALK_JUMP_LABELS = 7  # a name of 8 or more labels is shortened to 7 after the first query
 REMOVED_TAGS = ("pct", "rf", "ri")  # RFC 7489 tags that RFC 9989 removed
@@ -89,7 +88,7 @@ def read(text: str) -> Policy:
     rua_valid = _report_uris("rua", tags, notes)
     _report_uris("ruf", tags, notes)
     invalid = next((f"{t}={quoted(tags[t])} is not a policy; use none, quarantine or reject"
-                    for t in ("p", "sp", "np") if t in tags and tags[t].lower() not in POLICIES), None)
+                    for t in ("p", "sp", "np") if t in tags and tags[t].lower() not in DMARC_POLICIES), None)
     policy = tags.get("p", "none").lower() if invalid is None else None
     fallback = problem = None
     if invalid is None and "p" not in tags:
@@ -113,7 +112,7 @@ def read(text: str) -> Policy:
                      f"removed by RFC 9989: current receivers ignore {'it' if one else 'them'} (older ones still read "
                      f"{'it' if one else 'them'})")
     sp = tags.get("sp", "").lower() or None
-    return Policy(text, tags, policy=policy, subdomain_policy=sp if sp in POLICIES else None, psd=psd,
+    return Policy(text, tags, policy=policy, subdomain_policy=sp if sp in DMARC_POLICIES else None, psd=psd,
                   testing=testing, aspf=aspf, adkim=adkim, problem=problem, fallback=fallback, notes=tuple(notes))
 
 

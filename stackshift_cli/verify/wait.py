@@ -145,7 +145,6 @@ class Progress:
     """What a display needs to know between checks."""
 
     results: dict[str, Domain]  # by id, in the order given
-    checks: int = 0  # checks finished in this run
     round: int = 0  # 0 for the first check of every domain, then one per re-check
     next_check_at: float | None = None  # monotonic time of the next round, while waiting
     deadline: float | None = None
@@ -179,7 +178,6 @@ class Runner:
     in_flight: int = MAX_IN_FLIGHT
     min_check_time: float = 0.0  # the last re-check starts at least this long before the deadline
     on_result: Callable[[Domain | None, Domain, Progress], None] = lambda old, new, progress: None
-    on_wait: Callable[[Progress], None] = lambda progress: None
     on_error: Callable[[Domain, BaseException], None] = lambda domain, exc: None
     on_skip: Callable[[Domain, StackshiftError], None] = lambda domain, exc: None
     clock: Callable[[], float] = time.monotonic
@@ -213,7 +211,6 @@ class Runner:
                 progress.round += 1
                 delay = min(self.schedule.delay(progress.round, self.rng), latest)
                 progress.next_check_at = self.clock() + delay
-                self.on_wait(progress)
                 self.sleep(delay)
                 progress.next_check_at = None
         except BaseException:
@@ -244,7 +241,6 @@ class Runner:
                         continue
                     old = progress.results.get(checked.id)
                     progress.results[checked.id] = checked
-                    progress.checks += 1
                     self.on_result(old, checked, progress)
                     if self.fail_fast and checked.status == FAILED:
                         progress.stopped_on_failure = True

@@ -154,3 +154,18 @@ def test_any_config_file_gives_values_or_one_stackshift_error(tmp_path, document
                 settings_.require_profile()
             except StackshiftError:
                 pass
+
+
+@pytest.mark.parametrize("toml, key", [
+    ('[profiles.default]\napi = "x"\n', "api.url"),
+    ("[profiles]\ndefault = 3\n", "dns.timeout"),
+    ('profiles = "x"\n', "dns.timeout"),
+], ids=["value-where-a-table-belongs", "profile-not-a-table", "profiles-not-a-table"])
+def test_config_set_on_a_file_of_the_wrong_shape_is_one_error_line_and_changes_nothing(cli, config_dir, toml, key):
+    path = write_config(config_dir, toml)
+    before = path.read_bytes()
+    value = "https://api.example.com" if key == "api.url" else "4s"
+    result = cli("config", "set", key, value)
+    assert result.exit_code == 1, result.stderr
+    assert "Internal error" not in result.stderr and result.stderr.startswith("Error: ")
+    assert "config file" in result.stderr and path.read_bytes() == before

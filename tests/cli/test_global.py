@@ -128,3 +128,26 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_exit_0(local_cli,
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert stderr == b""
+
+
+def test_end_of_input_at_the_prompt_is_a_cancellation_not_an_interrupt():
+    """Ctrl-D (end of input) at the delete prompt cancels: exit 2 and "nothing was deleted", not 130."""
+    run_process("domains", "create", "example.com")
+    code, screen = run_on_pty("domains", "delete", "example.com", input=b"\x04")
+    assert code == 2, screen
+    assert "Cancelled; nothing was deleted." in screen and "Interrupted" not in screen
+    assert len(run_process("domains", "list", "--json").json()) == 1
+
+
+def test_force_color_paints_piped_messages_and_no_color_wins():
+    result = run_process("domains", "show", "missing.example", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    assert result.exit_code == 5 and result.stderr.startswith("\x1b[31mError: \x1b[0m")
+    result = run_process("domains", "show", "missing.example", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert result.stderr.startswith("Error: ")
+
+
+def test_a_dumb_terminal_gets_no_escape_sequences():
+    run_process("domains", "create", "ex.com")
+    code, screen = run_on_pty("domains", "list", env={"TERM": "dumb", "NO_COLOR": ""}, columns=200)
+    assert code == 0 and "Using the local backend" in screen  # a table was drawn
+    assert "\x1b[" not in screen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import site
 import sys
 import tarfile
 from pathlib import Path
@@ -49,12 +50,24 @@ def test_the_sdist_carries_the_generated_files(dist):
             "completions/bash-completion/stackshift", "README.md"} <= names
 
 
+def _see_the_running_dependencies(python) -> None:
+    """When the suite runs in a virtualenv (scripts/test's .venv, or the user's), --system-site-packages gives the
+    new venv the base interpreter's packages, not this one's, and Typer & co. would be missing: point it at this
+    interpreter's site-packages too. They are plain path entries, so the .pth files there (an editable install of
+    this checkout) do not run, and the wheel in the new venv comes first."""
+    if sys.prefix == sys.base_prefix:
+        return
+    target = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    Path(target, "_running_suite_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+
+
 def test_the_wheel_installs_offline_and_works_in_a_fresh_venv(dist, tmp_path):
     (wheel,) = dist.glob("*.whl")
     assert wheel.name == f"stackshift_cli-{__version__}-py3-none-any.whl"
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv)
     python = venv / "bin" / "python"
+    _see_the_running_dependencies(python)
     run(sys.executable, "-m", "pip", "--python", python, "install", "--no-index", "--no-deps", "--quiet",
         "--disable-pip-version-check", wheel)
     stackshift = venv / "bin" / "stackshift"
