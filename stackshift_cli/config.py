@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from stackshift_cli.domain import DMARC_POLICIES
+from stackshift_cli.checks import SENDING_KEYS, SendingKey
 from stackshift_cli.errors import ConfigError, UsageError
 from stackshift_cli.escape import quoted
 
@@ -293,6 +293,15 @@ def _dmarc_rua(text: str) -> str:
     return value
 
 
+def _sending_key(key: SendingKey) -> Key:
+    """A check's `sending.*` key (checks.REGISTRY) as a config key, with the parser its `parse` names."""
+    if key.parse.startswith("choice:"):
+        return Key(f"sending.{key.name}", key.help, _choice(*key.parse[len("choice:"):].split(",")), key.default)
+    parse, types = {"hostname": (_hostname, (str,)), "host_label": (_host_label, (str,)), "rua": (_dmarc_rua, (str,)),
+                    "priority": (_priority, (int, str))}[key.parse]
+    return Key(f"sending.{key.name}", key.help, parse, key.default, types=types)
+
+
 KEYS: dict[str, Key] = {
     k.name: k
     for k in (
@@ -312,17 +321,7 @@ KEYS: dict[str, Key] = {
             _port, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT", types=(int, str)),
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
             _duration_text, "72h", types=_TIMES),
-        Key("sending.spf_include", "The SPF include that authorises StackShift.", _hostname, "spf.stackshift.email"),
-        Key("sending.dkim_selector", "Default DKIM selector for new domains.", _host_label, "stackshift"),
-        Key("sending.dmarc_policy", "DMARC policy published for new domains.",
-            _choice(*DMARC_POLICIES), "none"),
-        Key("sending.dmarc_rua", "Address for DMARC aggregate reports (rua=mailto:...).", _dmarc_rua, None),
-        Key("sending.return_path_host", "Host of the return-path CNAME, under the domain.", _host_label, "bounces"),
-        Key("sending.return_path_target", "Target of the return-path CNAME.", _hostname, "bounces.stackshift.email"),
-        Key("sending.inbound_host", "Host of the inbound MX record, under the domain.", _host_label, "inbound"),
-        Key("sending.inbound_target", "Exchange of the inbound MX record.", _hostname, "inbound.stackshift.email"),
-        Key("sending.inbound_priority", "Priority of the inbound MX record (0 to 65535).", _priority, 10,
-            types=(int, str)),
+        *(_sending_key(key) for key in SENDING_KEYS),
     )
 }
 

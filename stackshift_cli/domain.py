@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from stackshift_cli.checks import CHECK_FIELDS, PURPOSES
 from stackshift_cli.errors import InvalidApiData, InvalidDomainName
 from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS, is_id
@@ -22,20 +23,13 @@ MISSING = "missing"
 DOMAIN_STATUSES = (PENDING, VERIFIED, FAILED, DISABLED)
 RECORD_STATUSES = (MISSING, PENDING, VERIFIED, FAILED)
 
-# Record purposes, and the domain field that carries each check's status.
+# Record purposes (the record's `purpose` in JSON). The checks registry (checks/__init__.py) knows every one,
+# and which domain field carries each check's status; these names are for code that means one of them.
 SPF = "spf"
 DKIM = "dkim"
 DMARC = "dmarc"
 RETURN_PATH = "returnPath"
 INBOUND = "inbound"
-PURPOSES = (SPF, DKIM, DMARC, RETURN_PATH, INBOUND)
-DMARC_POLICIES = ("none", "quarantine", "reject")  # p=, sp=, np= (RFC 9989 4.7)
-CHECK_FIELDS = {
-    SPF: "spfStatus",
-    DKIM: "dkimStatus",
-    DMARC: "dmarcStatus",
-    RETURN_PATH: "returnPathStatus",
-}
 
 DEFAULT_VERIFY_WINDOW = timedelta(hours=72)
 

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, TextIO
 
+from stackshift_cli.checks import REGISTRY, label as checks_label
 from stackshift_cli.domain import CHECK_FIELDS, DnsRecord, Domain, format_time
 from stackshift_cli.escape import visible
 from stackshift_cli.names import to_unicode
@@ -224,9 +225,10 @@ class Ui:
         if self.json:
             self.emit_json([d.to_json() for d in domains])
             return
-        header = ["NAME", "STATUS", "SPF", "DKIM", "DMARC", "RETURN-PATH", "CREATED", "LAST CHECKED"]
+        columns = [k for k in REGISTRY if k.status_field]  # one column per check status (checks registry)
+        header = ["NAME", "STATUS", *(k.column or k.label.upper() for k in columns), "CREATED", "LAST CHECKED"]
         rows = [
-            [d.name, d.status, *(d.check_status(f) for f in CHECK_FIELDS.values()),
+            [d.name, d.status, *(d.check_status(k.status_field) for k in columns if k.status_field),
              format_time(d.created_at) or "-", format_time(d.last_checked_at) or "never"]
             for d in domains
         ]
@@ -244,7 +246,8 @@ class Ui:
             table.add_column(column, no_wrap=True)
         for row in rows:
             label = row[0] if to_unicode(row[0]) == row[0] else f"{row[0]} ({to_unicode(row[0])})"
-            table.add_row(_escape(label), *(self.status_text(c) for c in row[1:6]), _escape(row[6]), _escape(row[7]))
+            statuses, times = row[1:-2], row[-2:]
+            table.add_row(_escape(label), *(self.status_text(c) for c in statuses), *(_escape(t) for t in times))
         self.console().print(table)
 
 
@@ -365,7 +368,6 @@ def _isatty(stream: Any) -> bool:
 
 # ---------------------------------------------------------------- verify: results and progress
 
-_PURPOSE_LABEL = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC", "returnPath": "Return-path", "inbound": "MX"}
 
 
 def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
@@ -395,7 +397,7 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
 
 def record_label(record: DnsRecord) -> str:
     """'DKIM TXT stackshift._domainkey.example.com', for progress lines."""
-    label = _PURPOSE_LABEL.get(record.purpose or "", record.purpose or "")
+    label = checks_label(record.purpose)
     return " ".join(filter(None, [label, record.type, record.name]))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import Any, Mapping
 
-from stackshift_cli.domain import DKIM, DMARC, INBOUND, RETURN_PATH, SPF, DnsRecord
+from stackshift_cli.checks import REGISTRY, SENDING_KEYS
+from stackshift_cli.domain import DnsRecord
 from stackshift_cli.errors import InvalidDomainName, UsageError
 from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS
@@ -14,24 +15,33 @@ from stackshift_cli.names import MAX_NAME_OCTETS
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 
-@dataclass(frozen=True)
 class SendingProfile:
-    """What the records point at; every field can be set in the config file under `sending.`."""
+    """What the records point at: the `sending.*` config keys of every check (checks.SENDING_KEYS), as
+    attributes (`profile.spf_include`), with their defaults."""
 
-    spf_include: str = "spf.stackshift.email"
-    dkim_selector: str = "stackshift"
-    dmarc_policy: str = "none"
-    dmarc_rua: str | None = None
-    return_path_host: str = "bounces"
-    return_path_target: str = "bounces.stackshift.email"
-    inbound_host: str = "inbound"
-    inbound_target: str = "inbound.stackshift.email"
-    inbound_priority: int = 10
+    def __init__(self, **values: Any) -> None:
+        defaults = {key.name: key.default for key in SENDING_KEYS}
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise TypeError(f"not sending keys: {', '.join(unknown)}")
+        self._values = {**defaults, **values}
 
     @classmethod
-    def from_mapping(cls, values: dict[str, object]) -> SendingProfile:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})  # type: ignore[arg-type]
+    def from_mapping(cls, values: Mapping[str, Any]) -> SendingProfile:
+        known = {key.name for key in SENDING_KEYS}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SendingProfile) and self._values == other._values
+
+    def __repr__(self) -> str:
+        return f"SendingProfile({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
 
 
 def normalize_selector(selector: str) -> str:
@@ -57,6 +67,12 @@ def dmarc_record_value(profile: SendingProfile) -> str:
     return value
 
 
+def new_record(purpose: str, rtype: str, fqdn: str, domain_name: str, value: str, **extra: Any) -> DnsRecord:
+    """A record to publish, its host relative to the domain the user manages (see relative_host)."""
+    return DnsRecord(type=rtype, name=fqdn, host=relative_host(fqdn, domain_name), value=value, purpose=purpose,
+                     **extra)
+
+
 def build_records(
     name: str,
     *,
@@ -65,38 +81,17 @@ def build_records(
     inbound: bool,
     profile: SendingProfile,
 ) -> list[DnsRecord]:
-    """The records to publish for `name`, in the order users publish them."""
-
-    def record(purpose: str, rtype: str, fqdn: str, value: str, **extra: object) -> DnsRecord:
-        return DnsRecord(type=rtype, name=fqdn, host=relative_host(fqdn, name), value=value, purpose=purpose, **extra)  # type: ignore[arg-type]
-
-    records = [
-        record(SPF, "TXT", name, f"v=spf1 include:{profile.spf_include} ~all"),
-        record(DKIM, "TXT", f"{selector}._domainkey.{name}", dkim_record_value(public_key_b64)),
-        record(DMARC, "TXT", f"_dmarc.{name}", dmarc_record_value(profile)),
-        record(RETURN_PATH, "CNAME", f"{profile.return_path_host}.{name}", profile.return_path_target),
-    ]
-    if inbound:
-        records.append(
-            record(
-                INBOUND,
-                "MX",
-                f"{profile.inbound_host}.{name}",
-                profile.inbound_target,
-                required=False,
-                priority=profile.inbound_priority,
-            )
-        )
-    return records
+    """The records to publish for `name`, in the order users publish them (the checks registry's order)."""
+    built = (kind.rules().expected(name, selector=selector, public_key_b64=public_key_b64, profile=profile,
+                                   inbound=inbound) for kind in REGISTRY)
+    return [record for record in built if record is not None]
 
 
 def check_publishable(name: str, *, selector: str, inbound: bool, profile: SendingProfile) -> None:
     """Refuse a domain whose records could not be published: a record name over 253 octets (RFC 1035 2.3.4),
     which the selector or a long host can make of a name that is valid by itself."""
-    names = [f"{selector}._domainkey.{name}", f"_dmarc.{name}", f"{profile.return_path_host}.{name}"]
-    if inbound:
-        names.append(f"{profile.inbound_host}.{name}")
-    longest = max(names, key=len)
+    records = build_records(name, selector=selector, public_key_b64="", inbound=inbound, profile=profile)
+    longest = max((r.name for r in records), key=len)
     if len(longest) > MAX_NAME_OCTETS:
         raise InvalidDomainName(
             f"The records of {quoted(name, 60)} would need the name {quoted(longest, 60)}, which is {len(longest)} "

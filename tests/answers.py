@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from stackshift_cli.verify import dmarc, spf
+from stackshift_cli.checks import dmarc, spf
 from stackshift_cli.verify.answers import Answer, Rr, Server, Verdict
 
 SERVER = Server("127.0.0.1")

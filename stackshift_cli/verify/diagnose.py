@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from stackshift_cli.domain import DKIM, DMARC, FAILED, INBOUND, MISSING, RETURN_PATH, SPF, DnsRecord
-from stackshift_cli.verify.answers import Answer, Rr, Verdict
+from stackshift_cli import checks
+from stackshift_cli.domain import FAILED, MISSING, DnsRecord
+from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
 
-# The types that, found at a record's own name instead of the expected type, stand in its place. A, MX and AAAA
-# beside a missing TXT record prove nothing (the apex has them anyway), so TXT is only compared with the
-# obsolete SPF type; a CNAME before a TXT record is followed, not a mistake.
+# For a record no check claims (an API may ask for any record): the types that, found at its own name instead of
+# the expected type, stand in its place. A check says its own (wrong_types); a TXT record beside an apex's A and
+# MX proves nothing, and a CNAME before a TXT record is followed, not a mistake.
 WRONG_TYPES = {
-    "TXT": ("SPF",),
     "CNAME": ("TXT", "MX", "A", "AAAA"),
     "MX": ("CNAME", "TXT"),
 }
@@ -46,14 +46,16 @@ def value_defect(text: str, version: str) -> str | None:
 
 def probes(record: DnsRecord, zone: str | None, domain: str) -> list[tuple[str, str]]:
     """The (name, type) queries that find a missing record somewhere near its host."""
+    kind = checks.kind_of(record)
+    rules = kind.rules() if kind else None
     found: list[tuple[str, str]] = []
     for suffix in dict.fromkeys(s for s in (zone, domain) if s):
         found.append((f"{record.name}.{suffix}", record.type))
-    if kind(record) in (DKIM, DMARC, INBOUND) and record.type != "CNAME":
+    if rules is not None and rules.PROBE_APEX and record.type != "CNAME":
         for apex in dict.fromkeys(s for s in (zone, domain) if s and s != record.name):
             found.append((apex, record.type))
-    if record.type != "TXT" or kind(record) == SPF:
-        found += [(record.name, t) for t in WRONG_TYPES.get(record.type, ())]
+    wrong = rules.wrong_types(record) if rules is not None else WRONG_TYPES.get(record.type, ())
+    found += [(record.name, t) for t in wrong]
     return found
 
 
@@ -96,38 +98,14 @@ def explain_missing(record: DnsRecord, zone: str | None, domain: str,
 
 def looks_like(record: DnsRecord, rr: Rr) -> bool:
     """Whether a record found elsewhere is plausibly the one the user meant to publish."""
-    text = rr.text.strip('"').lower()
-    purpose = kind(record)
+    kind = checks.kind_of(record)
+    if kind is not None:
+        return bool(kind.rules().looks_like(record, rr))
     if rr.type != record.type:
         return False
     if record.type in ("CNAME", "MX"):
-        return rr.text.lower().rstrip(".") == record.value.lower().rstrip(".")
-    if purpose == SPF:
-        return text.startswith("v=spf1")
-    if purpose == DMARC:
-        return text.startswith("v=dmarc1")
-    if purpose == DKIM:
-        key = re.search(r"p=([A-Za-z0-9+/]{16})", record.value)
-        return text.startswith("v=dkim1") or bool(key and key.group(1).lower() in text)
+        return canonical_name(rr.text) == canonical_name(record.value)
     return rr.text == record.value
-
-
-def kind(record: DnsRecord) -> str | None:
-    """The record's purpose, inferred from its name and value when the backend did not say."""
-    if record.purpose:
-        return record.purpose
-    value = record.value.lower()
-    if record.type == "TXT" and value.startswith("v=spf1"):
-        return SPF
-    if "._domainkey." in record.name:
-        return DKIM
-    if record.name.startswith("_dmarc."):
-        return DMARC
-    if record.type == "MX":
-        return INBOUND
-    if record.type == "CNAME":
-        return RETURN_PATH
-    return None
 
 
 def _relative(name: str, zone: str) -> str:

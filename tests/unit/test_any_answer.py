@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from stackshift_cli.domain import RECORD_STATUSES, DnsRecord
 from stackshift_cli.escape import visible
-from stackshift_cli.verify import cname, diagnose, dkim, dmarc, mx, returnpath, spf
+from stackshift_cli.checks import cname, dkim, dmarc, inbound_mx as mx, return_path as returnpath, spf
+from stackshift_cli.verify import diagnose
 from stackshift_cli.verify.answers import Answer, Rr, Server
 
 SERVER = Server("127.0.0.1")

@@ -15,7 +15,7 @@ import pytest
 from stackshift_cli.domain import FAILED, MISSING, VERIFIED
 from stackshift_cli.keys import generate_dkim_keypair
 from stackshift_cli.records import dkim_record_value
-from stackshift_cli.verify import dkim as dkim_rules
+from stackshift_cli.checks import dkim as dkim_rules
 from stackshift_cli.verify.answers import Answer, Rr, Server
 
 SELECTOR_NAME = "stackshift._domainkey.example.com"

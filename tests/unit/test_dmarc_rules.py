@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
-from stackshift_cli.verify import dmarc
+from stackshift_cli.checks import dmarc
 from tests.answers import Zone, dmarc_judgement
 
 EXPECTED = "v=DMARC1; p=none;"  # what dmarc_judgement() asks to publish

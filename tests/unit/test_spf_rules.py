@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
-from stackshift_cli.verify import spf
+from stackshift_cli.checks import spf
 from stackshift_cli.verify.answers import Answer
-from stackshift_cli.verify.spf_syntax import parse
+from stackshift_cli.checks.spf_syntax import parse
 from tests.answers import EXPECTED_SPF, INCLUDE, Zone, spf_verdict
 
 DOMAIN = "example.com"

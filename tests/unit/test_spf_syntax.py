@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stackshift_cli.verify.spf_syntax import Record, expand, is_spf, parse
+from stackshift_cli.checks.spf_syntax import Record, expand, is_spf, parse
 
 PREFIX = "v=spf1 "  # the first term starts at offset 7, character 8
 

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import re
 
-from stackshift_cli.domain import FAILED, MISSING, VERIFIED
+from typing import TYPE_CHECKING
+
+from stackshift_cli.domain import DKIM, FAILED, MISSING, VERIFIED, DnsRecord
 from stackshift_cli.escape import quoted
-from stackshift_cli.verify import cname, diagnose
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.checks import cname
+from stackshift_cli.checks.cname import same_name
+from stackshift_cli.verify import diagnose, steps
+from stackshift_cli.verify.answers import Answer, Rr, Verdict
+from stackshift_cli.verify.steps import Judged, Judging
+
+if TYPE_CHECKING:
+    from stackshift_cli.records import SendingProfile
 
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WHITESPACE = re.compile(r"\s+")
@@ -132,3 +140,48 @@ def _colon_list(value: str | None) -> list[str]:
 def evaluate_delegation(answer: Answer, *, target: str, chain: Answer | None = None) -> Verdict:
     """The verdict on a DKIM record expected as a CNAME to a key hosted elsewhere."""
     return cname.evaluate(answer, target=target, what="The DKIM CNAME", chain=chain)
+
+
+# ---------------------------------------------------------------- the check (see checks/__init__.py)
+
+_KEY_PREFIX = re.compile(r"p=([A-Za-z0-9+/]{16})")
+
+
+def claims(record: DnsRecord) -> bool:
+    return "._domainkey." in record.name
+
+
+def expected(name: str, *, selector: str, public_key_b64: str, profile: SendingProfile,
+             inbound: bool) -> DnsRecord | None:
+    from stackshift_cli.records import dkim_record_value, new_record
+
+    return new_record(DKIM, "TXT", f"{selector}._domainkey.{name}", name, dkim_record_value(public_key_b64))
+
+
+def looks_like(record: DnsRecord, rr: Rr) -> bool:
+    if rr.type != record.type:
+        return False
+    if record.type == "CNAME":
+        return same_name(rr.text, record.value)
+    text = rr.text.strip('"').lower()
+    key = _KEY_PREFIX.search(record.value)
+    return text.startswith("v=dkim1") or bool(key and key.group(1).lower() in text)
+
+
+def wrong_types(record: DnsRecord) -> tuple[str, ...]:
+    return ("TXT", "MX", "A", "AAAA") if record.type == "CNAME" else ()
+
+
+PROBE_APEX = True
+
+
+async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
+    """The key record (a CNAME to a key hosted elsewhere is followed), or the CNAME an API asks for."""
+    dns = judging.dns
+    if record.type == "TXT":
+        return steps.judged(await steps.settled_txt(dns, record.name), lambda a: evaluate(a, expected=record.value))
+    if record.type == "CNAME":
+        found = await steps.settled(dns, record.name, "CNAME")
+        chain = await steps.cname_chain(found, record.value, dns)
+        return steps.judged(found, lambda a: evaluate_delegation(a, target=record.value, chain=chain))
+    return None

@@ -18,15 +18,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_network
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from stackshift_cli.domain import FAILED, MISSING, PENDING, VERIFIED
+from stackshift_cli.domain import FAILED, MISSING, PENDING, SPF, VERIFIED, DnsRecord
 from stackshift_cli.escape import quoted, visible
-from stackshift_cli.verify import diagnose
+from stackshift_cli.verify import diagnose, steps
+from stackshift_cli.verify.steps import Judged, Judging
 from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
-from stackshift_cli.verify.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
+from stackshift_cli.checks.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
 
-__all__ = ["evaluate", "include_of", "is_spf", "merge", "needed", "walk"]
+if TYPE_CHECKING:
+    from stackshift_cli.records import SendingProfile
+
+__all__ = ["claims", "evaluate", "expected", "include_of", "is_spf", "judge", "looks_like", "merge", "needed", "walk"]
 
 MAX_LOOKUPS = 10  # RFC 7208 4.6.4: DNS-querying terms during one evaluation
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: lookups that find nothing
@@ -616,3 +620,53 @@ def include_of(expected: str) -> str | None:
         return None
     return next((canonical_name(t.domain_spec) for t in parse(expected).mechanisms
                  if t.name == "include" and t.domain_spec), None)
+
+
+# ---------------------------------------------------------------- the check (see checks/__init__.py)
+
+MAX_ROUNDS = 12  # rounds of include lookups: nesting deeper than the lookup limit allows is not followed
+
+
+def claims(record: DnsRecord) -> bool:
+    return record.type == "TXT" and record.value.lower().startswith("v=spf1")
+
+
+def expected(name: str, *, selector: str, public_key_b64: str, profile: SendingProfile,
+             inbound: bool) -> DnsRecord | None:
+    from stackshift_cli.records import new_record
+
+    return new_record(SPF, "TXT", name, name, f"v=spf1 include:{profile.spf_include} ~all")
+
+
+def looks_like(record: DnsRecord, rr: Rr) -> bool:
+    return rr.type == record.type and rr.text.strip('"').lower().startswith("v=spf1")
+
+
+def wrong_types(record: DnsRecord) -> tuple[str, ...]:
+    return ("SPF",)  # the obsolete SPF record type (RFC 7208 3.1); an apex's A and MX stand in no one's place
+
+
+PROBE_APEX = False
+
+
+async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
+    """Evaluate the published record for StackShift's addresses, fetching each level of includes at once."""
+    import asyncio
+
+    if record.type != "TXT":
+        return None
+    dns = judging.dns
+    include = include_of(record.value) or judging.spf_include
+    asyncio.ensure_future(dns.resolve(include, "TXT"))  # prefetched: every walk needs it
+    found = await steps.settled_txt(dns, record.name)
+    if isinstance(found, Verdict):
+        return found, None
+    fetched: dict[tuple[str, str], Answer] = {}
+    texts = [r.text for r in found.answer.rrs("TXT") if is_spf(r.text)]
+    for _ in range(MAX_ROUNDS):  # one round of lookups per level of nesting
+        wanted = sorted(needed(record.name, texts, include, fetched))
+        if not wanted:
+            break
+        answers = await asyncio.gather(*(dns.resolve(n, t) for n, t in wanted))
+        fetched.update(zip(wanted, answers))
+    return evaluate(found.answer, include=include, expected=record.value, fetched=fetched), found

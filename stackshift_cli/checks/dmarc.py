@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from stackshift_cli.domain import DMARC_POLICIES, FAILED, MISSING, PENDING, VERIFIED
+from stackshift_cli.checks import DMARC_POLICIES
+from stackshift_cli.domain import DMARC, FAILED, MISSING, PENDING, RETURN_PATH, VERIFIED, DnsRecord
 from stackshift_cli.escape import quoted
-from stackshift_cli.verify import diagnose
-from stackshift_cli.verify.answers import Answer, Verdict
+from stackshift_cli.verify import diagnose, steps
+from stackshift_cli.verify.answers import Answer, Rr, Verdict
+from stackshift_cli.verify.steps import Judged, Judging
+
+if TYPE_CHECKING:
+    from stackshift_cli.records import SendingProfile
 
 MAX_WALK_QUERIES = 8  # RFC 9989 4.10
 WALK_JUMP_LABELS = 7  # a name of 8 or more labels is shortened to 7 after the first query
@@ -334,3 +339,51 @@ def _policy_notes(applied: Applied, domain: str, return_path: str | None) -> lis
 
 def _sentences(notes: list[str]) -> str | None:
     return " ".join(n.rstrip(".") + "." for n in notes) or None
+
+
+# ---------------------------------------------------------------- the check (see checks/__init__.py)
+
+
+def claims(record: DnsRecord) -> bool:
+    return record.name.startswith("_dmarc.")
+
+
+def expected(name: str, *, selector: str, public_key_b64: str, profile: SendingProfile,
+             inbound: bool) -> DnsRecord | None:
+    from stackshift_cli.records import dmarc_record_value, new_record
+
+    return new_record(DMARC, "TXT", f"_dmarc.{name}", name, dmarc_record_value(profile))
+
+
+def looks_like(record: DnsRecord, rr: Rr) -> bool:
+    return rr.type == record.type and rr.text.strip('"').lower().startswith("v=dmarc1")
+
+
+def wrong_types(record: DnsRecord) -> tuple[str, ...]:
+    return ()
+
+
+PROBE_APEX = True
+
+
+async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
+    """The record at _dmarc.<domain> (a CNAME to a hosted policy is followed); without one of its own, the
+    ancestors' records of the DNS Tree Walk, all asked at once."""
+    import asyncio
+
+    if record.type != "TXT":
+        return None
+    dns = judging.dns
+    found = await steps.settled_txt(dns, record.name)
+    if isinstance(found, Verdict):
+        return found, None
+    domain = record.name[len("_dmarc."):] if record.name.startswith("_dmarc.") else judging.domain
+    walked: dict[str, Answer] = {}
+    if needs_walk(found.answer):
+        ancestors = walk_names(domain)[1:]
+        answers = await asyncio.gather(*(dns.resolve(f"_dmarc.{name}", "TXT") for name in ancestors))
+        walked = dict(zip(ancestors, answers))
+    return_path = next((r.name for r in judging.records if r.purpose == RETURN_PATH), None)
+    judgement = evaluate(found.answer, domain=domain, expected=record.value, walked=walked, return_path=return_path)
+    judging.findings.dmarc = judgement.applied
+    return judgement.verdict, found
