@@ -530,10 +530,6 @@ class Settings:
                  f"{quoted(self.profile, 64)} config set KEY VALUE` or `… auth login`.",
         )
 
-    def backend_kind(self, choice: str | None = None) -> str:
-        """--backend (choice) > STACKSHIFT_BACKEND > config `backend` > api when a key is configured > local."""
-        return choice or self.get("backend") or ("api" if self.get("api.key") else "local")
-
     def sending_profile(self):
         from stackshift_cli.records import SendingProfile
 

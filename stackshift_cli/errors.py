@@ -68,6 +68,12 @@ class ApiError(StackshiftError):
     """The API answered with an error or could not be reached: exit 1."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping a run the way Ctrl-C does (what `verify` checked is stored and printed): exit 143."""
+
+    exit_code = ExitCode.TERMINATED
+
+
 class InvalidApiData(ApiError):
     """The API sent a domain or record stackshift cannot use (an invalid name, id, time ...): exit 1.
 

@@ -1,8 +1,9 @@
 """Domain names and ids for shell completion, read without a network call or a heavy import.
 
-On the local backend they come straight from the SQLite store, opened read-only (TAB never creates a
-store). On the API backend they come from a small cache file that the API backend rewrites each time it
-lists the account's domains; TAB never asks the API, and a cache older than CACHE_TTL_S is ignored.
+Each backend's registry line says where its names come from (backends.base.BACKENDS): the local store's SQLite
+file, opened read-only (TAB never creates a store); for the API backend, a small cache file kept here, which it
+rewrites each time it lists the account's domains. TAB never asks the API, and a cache older than CACHE_TTL_S
+is ignored.
 
 Both sources are untrusted text (a hostile API, a tampered file): a row reaches the shell only when its name
 is what `normalize_domain` makes of it and its id has the form stackshift makes, so a word never holds a
@@ -14,17 +15,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import Iterable
 
+from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.config import _PROFILE_NAME, DEFAULT_PROFILE, Settings, data_dir
 from stackshift_cli.errors import InvalidDomainName
 from stackshift_cli.names import is_local_id, normalize_domain
 
-STORE_FILE = "stackshift.db"  # the local store's file name (backends/local.py DB_NAME)
 CACHE_DIR = "cache"
 CACHE_TTL_S = 3600.0
 _STATUS = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # a status shown beside a name; anything else is shown as ""
@@ -50,22 +50,6 @@ def _checked(rows: Iterable[tuple[object, object, object]]) -> list[tuple[str, s
     """The rows with a valid name and id, their status blanked unless it is one plain word."""
     return [(str(name), str(id_), status if isinstance(status, str) and _STATUS.fullmatch(status) else "")
             for name, id_, status in rows if valid_name(name) and valid_id(id_)]
-
-
-def local_domains(directory: Path | None = None) -> list[tuple[str, str, str]]:
-    """(name, id, status) of every domain in the local store, oldest first; [] when there is no store."""
-    path = (directory or data_dir()) / STORE_FILE
-    if not path.is_file():
-        return []
-    try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1.0)
-        try:
-            rows = conn.execute("SELECT name, id, status FROM domains ORDER BY created_at, rowid").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
-    return _checked(rows)
 
 
 def api_cache_file(profile: str, directory: Path | None = None) -> Path:
@@ -112,16 +96,14 @@ def completion_words(settings: Settings, backend: str, kind: str, typed: str) ->
     if kind == "profiles":
         profiles = [p for p in settings.file.profiles() if _PROFILE_NAME.fullmatch(p)]
         return [(name, "profile") for name in dict.fromkeys([DEFAULT_PROFILE, *profiles])]
-    if backend == "api":
-        return offered(cached_api_domains(settings.profile, settings.get("api.url")), typed)
-    return offered(local_domains(), typed)
+    return offered(_checked(BACKENDS.completion_rows(backend, settings)), typed)
 
 
 def print_completion_words(settings: Settings, backend: str | None, kind: str, typed: str) -> None:
     """Print `word<TAB>description` lines; print nothing on any error (a broken config or store must not
     spill over the user's command line)."""
     try:
-        words = completion_words(settings, settings.backend_kind(backend), kind, typed)
+        words = completion_words(settings, BACKENDS.choose(settings, backend), kind, typed)
     except Exception:
         return
     sys.stdout.write("".join(f"{word}\t{description}\n" for word, description in words))

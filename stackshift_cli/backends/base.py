@@ -1,46 +1,152 @@
-"""The interface every backend implements; the CLI talks to nothing else."""
+"""The interface every backend implements, and BACKENDS, the registry that names them.
+
+A new backend is one module with a Backend subclass, plus one line in BACKENDS. What must be known before a
+backend is imported (its name, where its class is, the credential that makes it the default, where TAB finds its
+domain names) is its registry line; everything else (where its domains live, what it can do) is on its class.
+A class is imported only when it is asked for, so the light commands, and TAB, stay light.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import importlib
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Mapping, NamedTuple, Sequence
 
-from stackshift_cli.domain import Domain
 from stackshift_cli.errors import NotFound
 from stackshift_cli.names import looks_like_id, normalize_domain
 
+if TYPE_CHECKING:
+    from stackshift_cli.config import Settings
+    from stackshift_cli.domain import Domain
+    from stackshift_cli.output import Ui
 
-class Backend(Protocol):
-    """A registry of sender domains. Every method raises StackshiftError subclasses, never raw I/O errors."""
+CompletionRows = Sequence[tuple[object, object, object]]  # (name, id, status), unchecked
 
-    kind: str  # "local" or "api"
 
+class Backend(ABC):
+    """A registry of sender domains. Every method raises StackshiftError subclasses, never raw I/O errors.
+
+    A subclass that leaves a method out cannot be instantiated, and one without `name` or `where` cannot be
+    defined."""
+
+    name: ClassVar[str]  # its name in BACKENDS, --backend and the `backend` config key
+    where: ClassVar[str]  # where its domains live, as messages say it: "the local store"
+    keeps_private_keys: ClassVar[bool] = False  # DKIM private keys are kept by stackshift (files beside the store)
+    judges_remotely: ClassVar[bool] = False  # its verdicts come from elsewhere (the API), not from stackshift's DNS
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [attr for attr in ("name", "where") if not isinstance(getattr(cls, attr, None), str)]
+        if missing:
+            raise TypeError(f"Backend {cls.__name__} does not say its {' or '.join(missing)}.")
+
+    @classmethod
+    @abstractmethod
+    def open(cls, settings: Settings, ui: Ui) -> Backend:
+        """The backend a command uses, for these settings."""
+
+    @abstractmethod
     def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
         """Create `name` (already normalised); return the domain and whether it was created now.
 
         An existing name raises AlreadyExists unless exist_ok, which returns it with created=False.
         """
 
+    @abstractmethod
     def list(self, status: str | None = None) -> list[Domain]:
         """Every domain, oldest first, optionally only those with `status`."""
 
+    @abstractmethod
     def get(self, ref: str) -> Domain:
         """The domain with this id, or this name in any form the user types; NotFound otherwise."""
 
+    @abstractmethod
     def delete(self, ref: str) -> Domain:
         """Remove the domain (never its DNS records); return it as it was."""
 
-    def verify(self, domain: Domain) -> Domain:
-        """Check the domain's records now and return it with the new verdicts stored: save_check(check(d))."""
+    @abstractmethod
+    def check(self, domain: Domain, *, nameservers: Sequence[str] | None = None) -> Domain:
+        """Check the domain's records now, without storing; safe to call from worker threads (`verify --all`).
 
-    def check(self, domain: Domain) -> Domain:
-        """Check the domain's records now; safe to call from worker threads (`verify --all`)."""
+        `nameservers` are the resolvers for the lookups stackshift makes itself (None: dns.nameservers); a backend
+        whose verdicts come from elsewhere (judges_remotely) returns those verdicts alone and ignores them."""
 
+    @abstractmethod
     def save_check(self, checked: Domain) -> Domain:
         """Store what check() returned and return the stored domain; called from the main thread only."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 
+
+class Registration(NamedTuple):
+    """One line of the registry: what is known of a backend without importing it (a NamedTuple: cheap to define,
+    and this module is imported by every start and every TAB)."""
+
+    target: str  # "package.module:Class", imported the first time the class is asked for
+    # (name, id, status) of its domains for TAB, from local files only: no network, and not the backend's module
+    # (TAB runs this on every press). Untrusted: namecache checks every row before it reaches the shell.
+    completion_rows: Callable[[Settings], CompletionRows]
+    credential: str | None = None  # the config key of the credential it needs; when that is set, it is the default
+
+
+class BackendRegistry(Mapping[str, "type[Backend]"]):
+    """Backend name -> Backend class, in the order --backend lists them; a class is imported on first use."""
+
+    def __init__(self, registrations: dict[str, Registration]) -> None:
+        self._registrations = registrations
+
+    def __getitem__(self, name: str) -> type[Backend]:
+        module, _, attr = self._registrations[name].target.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        if not (isinstance(cls, type) and issubclass(cls, Backend) and cls.name == name):
+            raise TypeError(f"{self._registrations[name].target} is not the Backend named {name!r}.")
+        return cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registrations)
+
+    def __len__(self) -> int:
+        return len(self._registrations)
+
+    def completion_rows(self, name: str, settings: Settings) -> CompletionRows:
+        """The rows TAB offers for backend `name` (see Registration)."""
+        return self._registrations[name].completion_rows(settings)
+
+    def credential(self, name: str) -> str | None:
+        """The config key of the credential backend `name` needs (None when it needs none)."""
+        return self._registrations[name].credential
+
+    def choose(self, settings: Settings, choice: str | None = None) -> str:
+        """The backend a run uses: --backend (choice) > STACKSHIFT_BACKEND > config `backend` > the first backend
+        whose credential is configured > the first that needs none."""
+        chosen = choice or settings.get("backend")
+        if chosen:
+            return chosen
+        credentialed = (n for n, r in self._registrations.items() if r.credential and settings.get(r.credential))
+        return next(credentialed, None) or next(n for n, r in self._registrations.items() if not r.credential)
+
+
+def _stored_names(settings: Settings) -> CompletionRows:
+    """The local store's names, read from its file as it is (backends.local.completion_rows)."""
+    from stackshift_cli.backends.local import completion_rows
+    from stackshift_cli.config import data_dir
+
+    return completion_rows(data_dir())
+
+
+def _listed_names(settings: Settings) -> CompletionRows:
+    """The names the API backend's last listing returned, kept for an hour (namecache): TAB never waits for it."""
+    from stackshift_cli.namecache import cached_api_domains
+
+    return cached_api_domains(settings.profile, settings.get("api.url"))
+
+
+BACKENDS = BackendRegistry({
+    "local": Registration("stackshift_cli.backends.local:LocalBackend", _stored_names),
+    "api": Registration("stackshift_cli.backends.api:ApiBackend", _listed_names, credential="api.key"),
+})
 
 
 def resolve_ref(

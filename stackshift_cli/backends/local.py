@@ -1,28 +1,31 @@
-"""The local store: domains in SQLite under the user's data dir, DKIM private keys beside it."""
+"""The local store: domains in SQLite under the user's data dir, DKIM private keys beside it.
+
+Light to import: TAB reads the store's names through `completion_rows` on every press, so the domain model, keys,
+records and DNS modules are imported by the methods that use them.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
-import secrets
 import sqlite3
 import stat
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from stackshift_cli import requirements
-from stackshift_cli.backends.base import resolve_ref
+from stackshift_cli.backends.base import Backend, resolve_ref
 from stackshift_cli.config import Settings, data_dir
-from stackshift_cli.domain import PENDING, DnsRecord, Domain, format_time, parse_time, utcnow
 from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.escape import quoted
 from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
-from stackshift_cli.keys import ORPHAN_AGE_S, key_path, sweep_orphans
 from stackshift_cli.names import is_local_id
+
+if TYPE_CHECKING:
+    from stackshift_cli.domain import DnsRecord, Domain
+    from stackshift_cli.output import Ui
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
@@ -70,14 +73,38 @@ MIGRATIONS = [
 ]
 
 
-class LocalBackend:
+def completion_rows(directory: Path) -> list[tuple[object, object, object]]:
+    """(name, id, status) of every domain in the store in `directory`, oldest first, as the store holds them
+    (unchecked); [] when there is no store or it cannot be read. Opens it read-only: never creates, locks or
+    changes anything, and never waits more than a second."""
+    path = directory / DB_NAME
+    if not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            return [tuple(row) for row in
+                    conn.execute("SELECT name, id, status FROM domains ORDER BY created_at, rowid").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+class LocalBackend(Backend):
     """Backend over a SQLite file; safe with several stackshift processes at once (WAL, busy retries).
 
     Reading never creates anything: without a store every read finds nothing. The first write creates the
     store, whole (schema and WAL mode) or not at all.
     """
 
-    kind = "local"
+    name = "local"
+    where = "the local store"
+    keeps_private_keys = True
+
+    @classmethod
+    def open(cls, settings: Settings, ui: Ui) -> LocalBackend:
+        return cls(settings)
 
     def __init__(self, settings: Settings, directory: Path | None = None) -> None:
         self.settings = settings
@@ -149,9 +176,11 @@ class LocalBackend:
 
     def _create_store(self) -> None:
         """Make a new store under a temporary name (mode 0600) and link it into place: whole, or not at all."""
+        from stackshift_cli.keys import ORPHAN_AGE_S
+
         self._ensure_directory()
         self._warn_if_open()
-        _remove_old_temporaries(self.directory.glob(f".{DB_NAME}.*.tmp*"))  # from a process killed here
+        _remove_old_temporaries(self.directory.glob(f".{DB_NAME}.*.tmp*"), ORPHAN_AGE_S)  # from a process killed here
         tmp = ""
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{DB_NAME}.", suffix=".tmp", dir=self.directory)
@@ -258,6 +287,8 @@ class LocalBackend:
         """A write transaction (the store is created if there is none). With `sweep` (creates, which are where
         orphans come from) it begins by sweeping orphan keys: under the write lock, so the rows it sees are the
         committed ones."""
+        from stackshift_cli.keys import sweep_orphans
+
         conn = self.conn
         try:
             with _transaction(conn):
@@ -286,7 +317,10 @@ class LocalBackend:
     # ------------------------------------------------------------ the Backend interface
 
     def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
-        from stackshift_cli.keys import generate_dkim_keypair, install_key, write_pending_key
+        import secrets
+
+        from stackshift_cli.domain import PENDING, format_time, utcnow
+        from stackshift_cli.keys import generate_dkim_keypair, install_key, key_path, write_pending_key
         from stackshift_cli.records import build_records
 
         existing = self._find_by_name(name)
@@ -342,9 +376,11 @@ class LocalBackend:
         return [self._load(row["id"]) for row in self._read(sql, (status,) if status else ())]
 
     def get(self, ref: str) -> Domain:
-        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where="the local store")
+        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where=self.where)
 
     def delete(self, ref: str) -> Domain:
+        from stackshift_cli.keys import key_path
+
         domain = self.get(ref)
         path = key_path(self.keys_dir, domain.id)  # from the id _load checked, never from a stored path
         with self._write() as conn:
@@ -358,17 +394,17 @@ class LocalBackend:
             ) from None
         return domain
 
-    def verify(self, domain: Domain) -> Domain:
-        return self.save_check(self.check(domain))
-
-    def check(self, domain: Domain) -> Domain:
+    def check(self, domain: Domain, *, nameservers: Sequence[str] | None = None) -> Domain:
         """Check the domain's records against DNS without storing: safe in worker threads (no SQLite use)."""
         from stackshift_cli.verify import check_domain
 
-        return check_domain(domain, self.settings)
+        return check_domain(domain, self.settings, nameservers=nameservers)
 
     def save_check(self, checked: Domain) -> Domain:
         """Store the verdicts of a check (records, aggregate status, lastCheckedAt)."""
+        from stackshift_cli import requirements
+        from stackshift_cli.domain import format_time
+
         with self._write() as conn:
             found = conn.execute(
                 "UPDATE domains SET status = ?, last_checked_at = ?, requirements = ? WHERE id = ?",
@@ -381,14 +417,11 @@ class LocalBackend:
             _insert_records(conn, checked.id, list(checked.records))
         return self._load(checked.id)
 
-    def verify_window(self) -> timedelta:
-        return timedelta(seconds=self.settings.duration("verify.window"))
-
     # ------------------------------------------------------------ rows -> Domain
 
     def _get_by_id(self, domain_id: str) -> Domain:
         if not self._read("SELECT 1 FROM domains WHERE id = ?", (domain_id,)):
-            raise NotFound(f"No domain with id {domain_id} in the local store.",
+            raise NotFound(f"No domain with id {domain_id} in {self.where}.",
                            hint="Run `stackshift domains list` to see your domains.")
         return self._load(domain_id)
 
@@ -411,9 +444,13 @@ class LocalBackend:
         )
 
     def _load(self, domain_id: str) -> Domain:
+        from stackshift_cli import requirements
+        from stackshift_cli.domain import DnsRecord, Domain, parse_time
+        from stackshift_cli.keys import key_path
+
         rows = self._read("SELECT * FROM domains WHERE id = ?", (domain_id,))
         if not rows:
-            raise NotFound(f"No domain with id {domain_id} in the local store.")
+            raise NotFound(f"No domain with id {domain_id} in {self.where}.")
         row = rows[0]
         self._check_row(row)
         records = tuple(
@@ -462,7 +499,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _remove_old_temporaries(paths: Iterable[Path], age_s: float = ORPHAN_AGE_S) -> None:
+def _remove_old_temporaries(paths: Iterable[Path], age_s: float) -> None:
     for path in paths:
         try:
             if time.time() - path.lstat().st_mtime >= age_s:

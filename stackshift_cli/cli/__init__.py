@@ -1,4 +1,4 @@
-"""Typer glue: parse arguments, call the backend, hand results to output. No logic lives here.
+"""Typer glue: parse arguments, call a service or the backend, hand results to output. No logic lives here.
 
 `main` is the console script: TAB completion's `__complete` is answered before Typer is even imported.
 """

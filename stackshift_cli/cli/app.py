@@ -12,9 +12,9 @@ from typer.core import TyperGroup
 
 from stackshift_cli import __version__
 from stackshift_cli.cli import auth, completion, config_cmd, domains
-from stackshift_cli.cli.state import BackendKind, State
+from stackshift_cli.cli.state import BackendName, State
 from stackshift_cli.config import DEFAULT_PROFILE, Settings
-from stackshift_cli.errors import ExitCode, StackshiftError
+from stackshift_cli.errors import ExitCode, StackshiftError, Terminated
 from stackshift_cli.output import Ui, color_disabled_by_env
 
 
@@ -56,7 +56,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     profile: Annotated[str, typer.Option(envvar="STACKSHIFT_PROFILE", help="Config profile to use.")] = DEFAULT_PROFILE,
-    backend: Annotated[Optional[BackendKind], typer.Option(
+    backend: Annotated[Optional[BackendName], typer.Option(
         "--backend", envvar="STACKSHIFT_BACKEND",
         help="Where domains live: local store or StackShift API (default: api when an API key is set).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON and nothing else on stdout.")] = False,
@@ -104,6 +104,9 @@ def report_error(exc: BaseException, ui: Ui) -> int:
         if ui.debug:
             traceback.print_exception(exc, file=ui.stderr)
         ui.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    if isinstance(exc, Terminated):  # SIGTERM during verify, which stored and printed what it checked
+        ui.error("Terminated.")
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
         ui.error("Interrupted.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.cli.state import JsonOption, get_state
 from stackshift_cli.config import redact
 from stackshift_cli.errors import AuthError, ExitCode, UsageError
@@ -117,7 +118,7 @@ def _status_data(state) -> dict[str, object]:
     key = settings.get(KEY_NAME)
     return {
         "profile": settings.profile,
-        "backend": state.backend_kind,
+        "backend": state.backend_name,
         "backendSource": _backend_source(state),
         "apiUrl": settings.get("api.url"),
         "apiUrlSource": settings.source("api.url"),
@@ -132,7 +133,8 @@ def _backend_source(state) -> str:
         return "--backend or STACKSHIFT_BACKEND"
     if state.settings.get("backend"):
         return state.settings.source("backend")
-    return "default: api when a key is set" if state.backend_kind == "api" else "default: local without a key"
+    name = state.backend_name
+    return f"default: {name} when a key is set" if BACKENDS.credential(name) else f"default: {name} without a key"
 
 
 def _warn_about_overrides(state) -> None:
@@ -142,6 +144,7 @@ def _warn_about_overrides(state) -> None:
     settings = state.settings
     if os.environ.get(KEY_ENV):
         state.ui.warn(f"{KEY_ENV} is set and overrides the key stored in the profile.")
-    if settings.get("backend") == "local" and settings.source("backend") == "file":
-        state.ui.warn(f"Profile {settings.profile} is set to the local backend; "
+    pinned = settings.get("backend")
+    if pinned and BACKENDS.credential(pinned) != KEY_NAME and settings.source("backend") == "file":
+        state.ui.warn(f"Profile {settings.profile} is set to the {pinned} backend; "
                       "run `stackshift config unset backend` to use the API.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Annotated, Optional
 
 from enum import Enum
@@ -11,7 +10,7 @@ import typer
 
 from stackshift_cli.cli.state import JsonOption, RefArgument, State, get_state
 from stackshift_cli.domain import DOMAIN_STATUSES
-from stackshift_cli.errors import ExitCode, UsageError
+from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
 
@@ -24,7 +23,7 @@ app = typer.Typer(help="Create sender domains, print their DNS records, verify t
 def _announce(state: State) -> None:
     """On a terminal, say which backend and profile a command used (stderr)."""
     if state.ui.stderr_tty and not state.ui.json:
-        state.ui.info(f"Using the {state.backend_kind} backend, profile {state.settings.profile}.")
+        state.ui.info(f"Using the {state.backend_name} backend, profile {state.settings.profile}.")
 
 
 @app.command()
@@ -117,8 +116,7 @@ def delete(
         if not ui.interactive:
             raise UsageError("--yes required when not running interactively.",
                              hint=f"Run `stackshift domains delete {domain.name} --yes`.")
-        where = "the local store" if backend.kind == "local" else "your StackShift account"
-        if not ui.confirm(f"Delete {domain.name} ({domain.id}) from {where}?"):
+        if not ui.confirm(f"Delete {domain.name} ({domain.id}) from {backend.where}?"):
             raise UsageError("Cancelled; nothing was deleted.")
     deleted = backend.delete(domain.id)
     if ui.json:
@@ -126,53 +124,11 @@ def delete(
         data["deleted"] = True
         ui.emit_json(data)
         return
-    if backend.kind == "local":
-        ui.success(f"Deleted {deleted.name} ({deleted.id}) and its DKIM key from the local store.")
-    else:
-        ui.success(f"Deleted {deleted.name} ({deleted.id}) from your StackShift account.")
+    key = " and its DKIM key" if backend.keeps_private_keys else ""
+    ui.success(f"Deleted {deleted.name} ({deleted.id}){key} from {backend.where}.")
     ui.info("stackshift does not change DNS at your provider. You may now remove these records there:")
     for line in plain_record_lines(deleted.records):
         ui.line(line)
-
-
-def _report_check_error(ui, domain, exc: BaseException) -> None:
-    """One domain of `verify --all` could not be checked: say so now (the others go on)."""
-    import traceback
-
-    from stackshift_cli.escape import visible
-
-    if ui.debug:
-        traceback.print_exception(exc, file=ui.stderr)
-    ui.error(f"{domain.name} could not be checked: internal error: {type(exc).__name__}: {visible(str(exc))}",
-             "This is a bug in stackshift; the other domains are still checked. Run again with --debug for the "
-             "traceback and report it.")
-
-
-def _report_skipped(ui, domain, exc: BaseException) -> None:
-    """One domain of `verify --all` was deleted (by another process, or in the account) while it was checked."""
-    ui.warn(f"{domain.name} ({domain.id}) was deleted while it was being checked; skipped.")
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM stops `verify` the way Ctrl-C does (raising Terminated, a KeyboardInterrupt): what was checked is
-    stored and printed. Only the main thread can take signals; elsewhere (an embedding program) nothing changes."""
-    import signal
-    import threading
-
-    from stackshift_cli.verify.wait import Terminated
-
-    def terminate(signum, frame):
-        raise Terminated()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
@@ -192,77 +148,27 @@ def verify(
     json_output: JsonOption = False,
 ) -> None:
     """Check a domain's DNS records now: exit 0 verified, 3 failed, 4 pending."""
-    from stackshift_cli.config import parse_duration, parse_nameservers
-    from stackshift_cli.domain import DISABLED
-    from stackshift_cli.errors import StackshiftError
-    from stackshift_cli.output import VerifyDisplay, verify_report
-    from stackshift_cli.verify.wait import MIN_INTERVAL, Progress, Runner, Schedule, Terminated, exit_code
+    from stackshift_cli.config import parse_duration
+    from stackshift_cli.output import verify_report
+    from stackshift_cli.services import Target, chosen_nameservers, verify_domains
+    from stackshift_cli.verify.wait import MIN_INTERVAL, Schedule
 
     state = get_state(ctx, json_output)
-    if (ref is None) == (not all_domains):
-        raise UsageError("Give one domain (NAME or ID), or --all.", hint="For example: stackshift domains verify "
-                         "example.com --wait")
+    target = Target(ref, every=all_domains)
     interval_s, timeout_s = parse_duration(interval), parse_duration(timeout)
     if interval_s < MIN_INTERVAL:
         raise UsageError(f"--interval {interval} is too short: re-checks must be at least {MIN_INTERVAL:g}s apart.")
-    schedule = Schedule(interval=interval_s, timeout=timeout_s) if wait else None
-    if nameserver:
-        try:
-            parse_nameservers(nameserver)
-        except UsageError as exc:
-            raise UsageError(f"Invalid --nameserver: {exc.message}", hint=exc.hint) from None
-        state.settings.overrides["dns.nameservers"] = list(nameserver)
-    state.settings.get("dns.nameservers")  # a bad value from anywhere stops the run here, before any lookup
-    ui = state.ui
+    nameservers = chosen_nameservers(state.settings, nameserver)
     backend = state.backend()
     if all_domains:
         _announce(state)
-        everything = backend.list()
-        domains = [d for d in everything if d.status != DISABLED]
-        if len(domains) < len(everything):
-            ui.info(f"Skipping {len(everything) - len(domains)} disabled domain(s): verify never changes them.")
-        if not domains:
-            if ui.json:
-                ui.emit_json([])
-            else:
-                ui.info("No domains to verify. Create one with `stackshift domains create example.com`.")
-            return
-    else:
-        domain = backend.get(ref)
-        if domain.status == DISABLED:
-            raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
-        domains = [domain]
-    progress = Progress({})
-    with _sigterm_as_interrupt():
-        try:
-            with VerifyDisplay(ui, waiting=wait, many=all_domains) as display:
-                runner = Runner(
-                    check=backend.check,
-                    save=backend.save_check,
-                    schedule=schedule,
-                    fail_fast=fail_fast,
-                    isolate=all_domains,
-                    min_check_time=state.settings.duration("dns.timeout"),
-                    on_result=display.result,
-                    on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
-                    on_skip=lambda domain, exc: _report_skipped(ui, domain, exc),
-                )
-                display.start(domains, progress)
-                try:
-                    runner.run(domains, progress)
-                except KeyboardInterrupt:
-                    display.stop()
-                    verify_report(ui, list(progress.results.values()), many=all_domains)
-                    raise
-        except Terminated:
-            ui.error("Terminated.")
-            raise typer.Exit(int(ExitCode.TERMINATED)) from None
-    results = list(progress.results.values())
-    verify_report(ui, results, many=all_domains)
-    if progress.timed_out:
-        ui.info(f"Gave up waiting after {timeout}: not every record is verified yet.")
-    if progress.stopped_on_failure:
-        ui.info("Stopped at the first failed verdict (--fail-fast).")
-    code = exit_code(results)
-    if code:
-        raise typer.Exit(int(code))
+    outcome = verify_domains(backend, state.settings, state.ui, target, fail_fast=fail_fast, nameservers=nameservers,
+                             schedule=Schedule(interval=interval_s, timeout=timeout_s) if wait else None)
+    if outcome.results or state.ui.json:
+        verify_report(state.ui, outcome.results, many=all_domains)
+    if outcome.timed_out:
+        state.ui.info(f"Gave up waiting after {timeout}: not every record is verified yet.")
+    if outcome.stopped_on_failure:
+        state.ui.info("Stopped at the first failed verdict (--fail-fast).")
+    if outcome.exit_code:
+        raise typer.Exit(int(outcome.exit_code))

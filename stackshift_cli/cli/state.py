@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.config import Settings
 from stackshift_cli.output import Ui
 
-class BackendKind(str, Enum):
-    local = "local"
-    api = "api"
+if TYPE_CHECKING:
+    from stackshift_cli.backends.base import Backend
 
+BackendName = Enum("BackendName", {name: name for name in BACKENDS}, type=str)  # --backend's choices
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else on stdout.")]
 RefArgument = Annotated[str, typer.Argument(metavar="NAME|ID", help="Domain name (any case, Unicode or not) or id.")]
@@ -25,22 +26,16 @@ class State:
     ui: Ui
     settings: Settings
     backend_choice: str | None = None
-    _backend: Any = field(default=None, repr=False)
+    _backend: Backend | None = field(default=None, repr=False)
 
     @property
-    def backend_kind(self) -> str:
-        return self.settings.backend_kind(self.backend_choice)
+    def backend_name(self) -> str:
+        """The backend this run uses (BACKENDS.choose: --backend, environment, config, credential, default)."""
+        return BACKENDS.choose(self.settings, self.backend_choice)
 
-    def backend(self):
+    def backend(self) -> Backend:
         if self._backend is None:
-            if self.backend_kind == "api":
-                from stackshift_cli.backends.api import ApiBackend
-
-                self._backend = ApiBackend(self.settings, self.ui)
-            else:
-                from stackshift_cli.backends.local import LocalBackend
-
-                self._backend = LocalBackend(self.settings)
+            self._backend = BACKENDS[self.backend_name].open(self.settings, self.ui)
         return self._backend
 
     def close(self) -> None:

@@ -20,9 +20,11 @@ __all__ = ["check_domain", "check_records", "check_time_limit"]
 CHECK_TIME_FACTOR = 10
 
 
-def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = None) -> Domain:
+def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = None,
+                 nameservers: Sequence[str] | None = None) -> Domain:
     """Check every record of `domain` concurrently; return it with the verdicts and the bulk-sender requirements
-    they show (not stored)."""
+    they show (not stored). `nameservers`: the resolvers to query, IP[:PORT] ([] the system's; None:
+    dns.nameservers)."""
     from dataclasses import replace
 
     from stackshift_cli.domain import utcnow
@@ -30,7 +32,7 @@ def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = N
     from stackshift_cli.verify.engine import Findings
 
     findings = Findings()
-    records = _judge(domain.name, domain.records, settings, findings)
+    records = _judge(domain.name, domain.records, settings, findings, nameservers)
     window = timedelta(seconds=settings.duration("verify.window"))
     checked = domain.with_records(records, now or utcnow(), window)
     applied = findings.dmarc
@@ -41,17 +43,19 @@ def check_domain(domain: Domain, settings: Settings, *, now: datetime | None = N
     return replace(checked, requirements=requirements(checked, facts))
 
 
-def check_records(domain_name: str, records: Sequence[DnsRecord], settings: Settings) -> list[DnsRecord]:
+def check_records(domain_name: str, records: Sequence[DnsRecord], settings: Settings, *,
+                  nameservers: Sequence[str] | None = None) -> list[DnsRecord]:
     """Judge any expected record set (SPF/DKIM/DMARC TXT, CNAMEs, MX, a DKIM CNAME delegation) against DNS."""
-    return _judge(domain_name, records, settings, None)
+    return _judge(domain_name, records, settings, None, nameservers)
 
 
-def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, findings) -> list[DnsRecord]:
+def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, findings,
+           nameservers: Sequence[str] | None) -> list[DnsRecord]:
     import asyncio
 
     from stackshift_cli.verify.engine import judge_all
 
-    dns, include = _dns(settings), settings.sending_profile().spf_include
+    dns, include = _dns(settings, nameservers), settings.sending_profile().spf_include
     limit = check_time_limit(settings)
     control = _current_check()
     if control is not None and control.deadline is not None:
@@ -83,12 +87,13 @@ def _current_check():
     return current_check()
 
 
-def _dns(settings: Settings):
+def _dns(settings: Settings, nameservers: Sequence[str] | None):
     from stackshift_cli.config import parse_nameservers
     from stackshift_cli.verify.lookup import Dns
 
+    configured = settings.get("dns.nameservers") if nameservers is None else nameservers
     return Dns(
-        parse_nameservers(settings.get("dns.nameservers") or []),
+        parse_nameservers(list(configured or [])),
         timeout=settings.duration("dns.timeout"),
         authoritative_port=int(settings.get("dns.authoritative_port")),
     )

@@ -1,6 +1,6 @@
 """Running verifications: several domains at once with a bounded number in flight, and the `--wait` schedule.
 
-No DNS here (the check is a callable, so both backends share this loop) and no dnspython import: the CLI
+No DNS here (the check is a callable, so every backend shares this loop) and no dnspython import: the CLI
 loads this module before knowing whether any lookup will run.
 """
 
@@ -24,10 +24,6 @@ MIN_INTERVAL = 1.0  # --interval below this would flood the DNS servers (and the
 MAX_INTERVAL = 60.0
 MAX_IN_FLIGHT = 8
 STOP_GRACE = 0.5  # after an interrupt, how long the checks in flight get to end before the run returns anyway
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, stopping a run the way Ctrl-C does."""
 
 
 class CheckControl:
@@ -166,7 +162,7 @@ class Runner:
     checked (NotFound from `check` or `save`) is dropped from the run and handed to `on_skip`.
 
     Each check runs with a CheckControl (`current_check()` in its thread): with a schedule its deadline is the
-    run's, so a check in flight ends by --timeout; an interrupt (KeyboardInterrupt, Terminated) cancels every
+    run's, so a check in flight ends by --timeout; an interrupt (KeyboardInterrupt, errors.Terminated) cancels every
     check in flight and the run re-raises at once, without waiting for them beyond STOP_GRACE.
     """
 

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -20,6 +21,7 @@ from stackshift_cli.config import ConfigFile, Settings
 from stackshift_cli.domain import CHECK_FIELDS, Domain, utcnow
 from stackshift_cli.errors import AlreadyExists, NotFound, StackshiftError, UsageError
 from stackshift_cli.names import looks_like_id, normalize_domain
+from stackshift_cli.verify import check_domain
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -207,9 +209,9 @@ class ApiServer:
         if self.verdicts:
             verdicts = self.verdicts.pop(0) if len(self.verdicts) > 1 else self.verdicts[0]
             records = [r.with_verdict(*verdicts[r.purpose]) if r.purpose in verdicts else r for r in domain.records]
-            checked = domain.with_records(records, utcnow(), backend.verify_window())
-            return backend.save_check(checked)
-        return backend.verify(domain)
+            window = timedelta(seconds=self.settings.duration("verify.window"))
+            return backend.save_check(domain.with_records(records, utcnow(), window))
+        return backend.save_check(check_domain(domain, self.settings))
 
 
 def _public(domain: Domain) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Property tests of the functions that turn an API answer into Domain objects (api.parse_domain, api.parse_page)
-and of parse_retry_after: whatever the bytes or JSON, the outcome is a value stackshift can use or a
+and of http.parse_retry_after: whatever the bytes or JSON, the outcome is a value stackshift can use or a
 StackshiftError (one error line), never another exception."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackshift_cli.backends.api import MAX_LIST_DOMAINS, parse_domain, parse_page, parse_retry_after
+from stackshift_cli.backends.api import MAX_LIST_DOMAINS, parse_domain, parse_page
 from stackshift_cli.domain import MAX_RECORDS, RECORD_TYPES, Domain, is_dns_name
 from stackshift_cli.errors import StackshiftError
+from stackshift_cli.http import parse_retry_after
 from stackshift_cli.names import ID as DOMAIN_ID, normalize_domain
 from stackshift_cli.output import json_text
 

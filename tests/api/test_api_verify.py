@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stackshift_cli.backends.api import merge_explanations
 from stackshift_cli.config import ConfigFile
 from stackshift_cli.domain import DnsRecord
+from stackshift_cli.services import merge_explanations
 from tests.api.server import Fault
 from tests.conftest_dnslab import dnslab, fresh_zone  # noqa: F401  (the loopback DNS lab)
 from tests.helpers import Cli
@@ -82,7 +82,7 @@ def test_verify_of_a_domain_deleted_meanwhile_exits_5(api_cli, api_server, domai
 
 
 def test_verify_on_the_api_uses_the_projects_verifier_when_no_verdicts_are_queued(api_cli, api_server, domain_id):
-    """The server's verify endpoint is LocalBackend.verify: the same checks as the local store."""
+    """The server's verify endpoint is check_domain, stored in its LocalBackend: the same checks as the local store."""
     api_server.settings.file.set("default", "dns.timeout", "0.2s")
     result = api_cli("domains", "verify", "verify.example", "--json")
     assert result.exit_code == 4, result.stderr

@@ -238,6 +238,7 @@ class Source(NamedTuple):
 def hostile_source(request, installed, local_cli) -> Source:
     """The legitimate names among hostile ones, in the local store or in a fresh API cache."""
     from stackshift_cli import namecache
+    from stackshift_cli.backends.local import DB_NAME
     from stackshift_cli.config import DEFAULT_API_URL, data_dir
 
     rows = [*HOSTILE_ROWS, STATUS_ROW]
@@ -252,7 +253,7 @@ def hostile_source(request, installed, local_cli) -> Source:
         result = local_cli("domains", "create", name, "--json")
         assert result.exit_code == 0, result.stderr
         ids[result.json()["name"]] = result.json()["id"]
-    conn = sqlite3.connect(data_dir() / namecache.STORE_FILE)
+    conn = sqlite3.connect(data_dir() / DB_NAME)
     with conn:
         conn.executemany("INSERT INTO domains (id, name, status, dkim_selector, inbound, key_file, created_at)"
                          " VALUES (?, ?, ?, 'stackshift', 0, 'none.pem', '2026-01-01T00:00:00Z')",

@@ -1,0 +1,224 @@
+"""Use cases the CLI calls: what a command does, and the product's policy, without the CLI's parsing and printing.
+
+`verify_domains` checks domains now (or until verified, on a schedule) and stores the verdicts. Its policy:
+one domain by NAME|ID or every domain; disabled domains are never checked or changed; the resolvers are the
+ones given, else dns.nameservers; with --all a domain that cannot be checked is reported and the others go on,
+and one deleted meanwhile is skipped; Ctrl-C or SIGTERM stops the run and what was checked is stored and shown;
+and where a backend's verdicts come from elsewhere (the API), stackshift adds its own DNS diagnosis to each
+record that is not verified (README, "Verify on the API").
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+from stackshift_cli.domain import DISABLED, VERIFIED, DnsRecord, Domain
+from stackshift_cli.errors import ExitCode, StackshiftError, UsageError
+
+if TYPE_CHECKING:
+    from stackshift_cli.backends.base import Backend
+    from stackshift_cli.config import Settings
+    from stackshift_cli.output import Ui
+    from stackshift_cli.verify.wait import Schedule
+
+
+@dataclass(frozen=True)
+class Target:
+    """What `verify` checks: one domain (`ref`, a NAME|ID), or every domain that is not disabled (`every`)."""
+
+    ref: str | None = None
+    every: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.ref is None) == (not self.every):
+            raise UsageError("Give one domain (NAME or ID), or --all.",
+                             hint="For example: stackshift domains verify example.com --wait")
+
+
+@dataclass
+class VerifyOutcome:
+    """The domains as the run left them (stored verdicts; one that could not be checked carries check_error)."""
+
+    results: list[Domain] = field(default_factory=list)
+    timed_out: bool = False  # --wait gave up at --timeout
+    stopped_on_failure: bool = False  # --fail-fast stopped at a failed verdict
+
+    @property
+    def exit_code(self) -> ExitCode:
+        from stackshift_cli.verify.wait import exit_code
+
+        return exit_code(self.results)
+
+
+def chosen_nameservers(settings: Settings, given: Sequence[str] | None) -> list[str]:
+    """The resolvers a verify run queries: those given (--nameserver), else dns.nameservers (environment, config);
+    [] for the system's. Checked here, so a bad value from anywhere stops the run before any lookup."""
+    from stackshift_cli.config import parse_nameservers
+
+    if not given:
+        return list(settings.get("dns.nameservers") or [])
+    try:
+        parse_nameservers(list(given))
+    except UsageError as exc:
+        raise UsageError(f"Invalid --nameserver: {exc.message}", hint=exc.hint) from None
+    return [item.strip() for item in given]
+
+
+def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target, *, schedule: Schedule | None = None,
+                   fail_fast: bool = False, nameservers: Sequence[str] | None = None) -> VerifyOutcome:
+    """Check the target's domains and store the verdicts; with a schedule, re-check until every one is verified
+    or the schedule's timeout passes (with fail_fast, until the first failed verdict).
+
+    Progress is shown on stderr as it happens (output.VerifyDisplay); the final report is the caller's to print.
+    An interrupt (KeyboardInterrupt, or errors.Terminated for SIGTERM) is re-raised after what was checked so far
+    is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers)."""
+    from stackshift_cli.output import VerifyDisplay, verify_report
+    from stackshift_cli.verify.wait import Progress, Runner
+
+    domains = _targets(backend, ui, target)
+    if not domains:
+        return VerifyOutcome()
+    if nameservers is None:
+        nameservers = chosen_nameservers(settings, None)
+    progress = Progress({})
+    with _sigterm_as_interrupt(), VerifyDisplay(ui, waiting=schedule is not None, many=target.every) as display:
+        runner = Runner(
+            check=_checker(backend, settings, ui, nameservers),
+            save=backend.save_check,
+            schedule=schedule,
+            fail_fast=fail_fast,
+            isolate=target.every,
+            min_check_time=settings.duration("dns.timeout"),
+            on_result=display.result,
+            on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
+            on_skip=lambda domain, exc: _report_skipped(ui, domain),
+        )
+        display.start(domains, progress)
+        try:
+            runner.run(domains, progress)
+        except KeyboardInterrupt:
+            display.stop()
+            verify_report(ui, list(progress.results.values()), many=target.every)
+            raise
+    return VerifyOutcome(list(progress.results.values()), progress.timed_out, progress.stopped_on_failure)
+
+
+def _targets(backend: Backend, ui: Ui, target: Target) -> list[Domain]:
+    """The domains to check: the one named (an error when it is disabled), or every one that is not disabled."""
+    if not target.every:
+        domain = backend.get(target.ref or "")
+        if domain.status == DISABLED:
+            raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
+        return [domain]
+    everything = backend.list()
+    domains = [d for d in everything if d.status != DISABLED]
+    if len(domains) < len(everything):
+        ui.info(f"Skipping {len(everything) - len(domains)} disabled domain(s): verify never changes them.")
+    if not domains and not ui.json:
+        ui.info("No domains to verify. Create one with `stackshift domains create example.com`.")
+    return domains
+
+
+def _checker(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[str]) -> Callable[[Domain], Domain]:
+    """The check of one domain, as the Runner calls it in a worker thread."""
+
+    def check(domain: Domain) -> Domain:
+        checked = backend.check(domain, nameservers=nameservers)
+        if backend.judges_remotely:
+            checked = with_local_diagnosis(checked, settings, ui, nameservers)
+        return checked
+
+    return check
+
+
+# ---------------------------------------------------------------- the API's verdict and stackshift's diagnosis
+
+
+def with_local_diagnosis(checked: Domain, settings: Settings, ui: Ui, nameservers: Sequence[str] | None = None
+                         ) -> Domain:
+    """Verdicts from elsewhere, each kept, with stackshift's own DNS diagnosis added to the explanation of every
+    record that is not verified. When stackshift cannot look at all, the verdicts alone, and a warning."""
+    from stackshift_cli.verify import check_records
+
+    pending = [i for i, r in enumerate(checked.records) if r.status != VERIFIED]
+    if not pending:
+        return checked
+    try:
+        diagnosed = check_records(checked.name, [checked.records[i] for i in pending], settings,
+                                  nameservers=nameservers)
+    except StackshiftError as exc:
+        ui.warn(f"stackshift could not run its own DNS check: {exc.message}")
+        return checked
+    records = list(checked.records)
+    for index, merged in zip(pending, merge_diagnosis([records[i] for i in pending], diagnosed)):
+        records[index] = merged
+    return replace(checked, records=tuple(records))
+
+
+def merge_diagnosis(api_records: Sequence[DnsRecord], local: Sequence[DnsRecord]) -> list[DnsRecord]:
+    """Each API record with its status kept and stackshift's explanation added (same order, same length)."""
+    return [replace(a, explanation=merge_explanations(a, b)) for a, b in zip(api_records, local)]
+
+
+def merge_explanations(api_record: DnsRecord, local: DnsRecord) -> str | None:
+    """The API's explanation (if any), then what stackshift's own DNS check found; said once when both say
+    the same thing (or one says all the other does)."""
+    theirs, ours = api_record.explanation, local.explanation
+    if not ours:
+        return theirs
+    label = "stackshift" if local.status == api_record.status else f"stackshift sees {local.status}"
+    if theirs and _same_words(ours) in _same_words(theirs):  # the API's says it all
+        return theirs if local.status == api_record.status else f"{theirs} — {label}"
+    if theirs and _same_words(theirs) in _same_words(ours):  # ours repeats the API's, and adds to it
+        return f"{label}: {ours}"
+    return f"{theirs} — {label}: {ours}" if theirs else f"{label}: {ours}"
+
+
+def _same_words(text: str) -> str:
+    """Text compared for meaning: case, spacing and final punctuation aside."""
+    return " ".join(text.casefold().split()).rstrip(".!")
+
+
+# ---------------------------------------------------------------- what a run says on the way
+
+
+def _report_check_error(ui: Ui, domain: Domain, exc: BaseException) -> None:
+    """One domain of `verify --all` could not be checked: say so now (the others go on)."""
+    import traceback
+
+    from stackshift_cli.escape import visible
+
+    if ui.debug:
+        traceback.print_exception(exc, file=ui.stderr)
+    ui.error(f"{domain.name} could not be checked: internal error: {type(exc).__name__}: {visible(str(exc))}",
+             "This is a bug in stackshift; the other domains are still checked. Run again with --debug for the "
+             "traceback and report it.")
+
+
+def _report_skipped(ui: Ui, domain: Domain) -> None:
+    """One domain of `verify --all` was deleted (by another process, or in the account) while it was checked."""
+    ui.warn(f"{domain.name} ({domain.id}) was deleted while it was being checked; skipped.")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run the way Ctrl-C does (raising errors.Terminated, a KeyboardInterrupt): what was checked is
+    stored and printed. Only the main thread can take signals; elsewhere (an embedding program) nothing changes."""
+    import signal
+    import threading
+
+    from stackshift_cli.errors import Terminated
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
