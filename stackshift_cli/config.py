@@ -335,7 +335,10 @@ def _check_type(key: Key, raw: Any) -> None:
     kind = bool if isinstance(raw, bool) else next((t for t in _TOML_KINDS if isinstance(raw, t)), None)
     if kind in key.types and (kind is not list or all(isinstance(item, str) for item in raw)):
         return
-    shown = _TOML_KINDS.get(kind, type(raw).__name__) if kind is not list else "a list that holds more than text"
+    if kind is list:
+        shown = "a list that holds more than text"
+    else:
+        shown = _TOML_KINDS[kind] if kind is not None else type(raw).__name__
     wanted = " or ".join(_TOML_KINDS[t] for t in key.types)
     raise UsageError(f"it is {shown}, but {key.name} takes {wanted}.",
                      hint=f"Fix it with `stackshift config set {key.name} VALUE`, or in the config file.")

@@ -115,7 +115,7 @@ def fast_complete(argv: list[str]) -> bool:
     Returns False when argv is not that call, so the full CLI handles it. TAB runs this on every press:
     it must stay far below the cost of building the command tree.
     """
-    args, options = list(argv), {"--profile": None, "--backend": None}
+    args, options = list(argv), dict.fromkeys(("--profile", "--backend"), "")
     while len(args) >= 2 and args[0] in options:
         option, value, args = args[0], args[1], args[2:]
         options[option] = value
@@ -126,5 +126,5 @@ def fast_complete(argv: list[str]) -> bool:
         settings = Settings(profile)
     except Exception:
         return True
-    print_completion_words(settings, options["--backend"], args[1], args[2] if len(args) == 3 else "")
+    print_completion_words(settings, options["--backend"] or None, args[1], args[2] if len(args) == 3 else "")
     return True

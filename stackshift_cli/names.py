@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from stackshift_cli.errors import InvalidDomainName
@@ -79,11 +80,11 @@ ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LOCAL_ID = re.compile(r"dom_[0-9a-f]{16}")
 
 
-def is_id(value: object) -> bool:
+def is_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and ID.fullmatch(value) is not None
 
 
-def is_local_id(value: object) -> bool:
+def is_local_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and LOCAL_ID.fullmatch(value) is not None
 
 

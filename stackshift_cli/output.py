@@ -15,12 +15,18 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
 from stackshift_cli.checks import REGISTRY, label as checks_label
 from stackshift_cli.domain import CHECK_FIELDS, DnsRecord, Domain, format_time
 from stackshift_cli.escape import visible
 from stackshift_cli.names import to_unicode
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.progress import Progress as ProgressBar
+
+    from stackshift_cli.verify.wait import Progress
 
 RECORD_FORMATS = ("table", "json", "plain", "zone", "csv")
 ZONE_TTL = 3600
@@ -252,7 +258,7 @@ class Ui:
 
 
 def _met_word(met: bool | None) -> str:
-    return {True: "yes", False: "no"}.get(met, "unknown")
+    return "unknown" if met is None else ("yes" if met else "no")
 
 
 def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str]]:
@@ -431,10 +437,10 @@ class VerifyDisplay:
         self.waiting = waiting
         self.many = many
         self.clock = clock or time.monotonic
-        self.live = None
-        self.progress = None
-        self._task = None
-        self._state = None
+        self.live: Live | None = None
+        self.progress: ProgressBar | None = None
+        self._task: Any = None  # the bar's task id
+        self._state: Progress | None = None
         self._seen: set[str] = set()
         self._echo: tuple[int, list] | None = None  # the terminal's settings to restore, while echo is off
         self.mode = "none"
@@ -450,7 +456,7 @@ class VerifyDisplay:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def start(self, domains: list[Domain], state) -> None:
+    def start(self, domains: list[Domain], state: Progress) -> None:
         """`state` is the runner's Progress, read at each refresh."""
         self._state = state
         if self.mode == "bar":
@@ -458,19 +464,19 @@ class VerifyDisplay:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             console = Console(file=self.ui.stderr, no_color=not self.ui.color)
-            self.progress = Progress(TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(), console=console,
-                                     transient=True)
-            self._task = self.progress.add_task("verify", total=len(domains))
+            bar = self.progress = Progress(TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(),
+                                           console=console, transient=True)
+            self._task = bar.add_task("verify", total=len(domains))
             self._echo_off()
-            self.progress.start()
+            bar.start()
         elif self.mode == "live":
             from rich.console import Console
             from rich.live import Live
 
             console = Console(file=self.ui.stderr, no_color=not self.ui.color, highlight=False)
-            self.live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
+            live = self.live = Live(_LiveView(self), console=console, refresh_per_second=4, transient=True)
             self._echo_off()
-            self.live.start()
+            live.start()
 
     def result(self, old: Domain | None, new: Domain, state) -> None:
         first = new.id not in self._seen
@@ -528,6 +534,8 @@ class VerifyDisplay:
 
         state = self._state
         table = Table(show_lines=False, expand=False, box=None)
+        if state is None:  # not started
+            return table
         for column in ("Domain", "Record", "Status", "Explanation"):
             table.add_column(column, overflow="fold")
         for domain in state.results.values():

@@ -6,6 +6,8 @@ the transport's (stackshift_cli/http.py), which imports httpx when the first req
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import re
 import threading
@@ -124,10 +126,10 @@ class ApiBackend(Backend):
     def _find_by_name(self, name: str) -> Domain | None:
         return next((d for d in self._list_all() if d.name == name), None)
 
-    def _list_all(self) -> list[Domain]:
+    def _list_all(self) -> builtins.list[Domain]:  # (`list` is a method here)
         """Every domain of the account, page after page; domains stackshift cannot use are left out with one
         warning, and a listing longer than MAX_LIST_PAGES pages or MAX_LIST_DOMAINS domains is an error."""
-        domains: list[Domain] = []
+        domains: builtins.list[Domain] = []
         skipped = Skipped()
         cursor: str | None = None
         seen: set[str] = set()

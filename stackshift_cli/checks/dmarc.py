@@ -164,9 +164,10 @@ def broken(text: str) -> str | None:
     if stripped != text and is_dmarc(stripped):
         return "it starts with a space or another invisible character"
     version = re.match(r"v\s*=\s*(dmarc\w*)", lowered)
-    if version is None:
+    as_written = re.match(r"v\s*=\s*(\w+)", stripped)
+    if version is None or as_written is None:
         return "v=DMARC1 is not its first tag; it must come first"
-    written = re.match(r"v\s*=\s*(\w+)", stripped).group(1)
+    written = as_written.group(1)
     if written.lower() != "dmarc1":
         return f"v={quoted(written)} is not a DMARC version; it must be v=DMARC1"
     if written != "DMARC1":
@@ -232,8 +233,7 @@ def evaluate(own: Answer, *, domain: str, expected: str, walked: Mapping[str, An
         return Judgement(Verdict(FAILED, f"{name} has {len(records)} DMARC records; receivers then ignore them all "
                                          f"(RFC 9989 4.10){_instead(inherited)}. Keep only one, for example: "
                                          f"{expected}"))
-    meant = [(t, broken(t)) for t in texts]
-    meant = [(t, why) for t, why in meant if why]
+    meant = [(t, why) for t in texts if (why := broken(t))]
     if meant:
         text, why = meant[0]
         fixed = repair(text)

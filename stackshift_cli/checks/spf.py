@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from ipaddress import ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from stackshift_cli.domain import FAILED, MISSING, PENDING, SPF, VERIFIED, DnsRecord
@@ -111,7 +111,8 @@ class Walk:
         """The result a matching (or failing) term gives StackShift's mail; None when it does not match.
         Inside StackShift's own record (`ours`) only errors count: its addresses pass there by definition."""
         if not term.queries_dns:  # ip4, ip6
-            return self._networks(term, (term.network,)) if active and not ours else None
+            networks = (term.network,) if term.network is not None else ()
+            return self._networks(term, networks) if active and not ours else None
         limit = self._count_lookup(term, active, domain)
         if limit is not None:
             return limit
@@ -291,7 +292,7 @@ class Walk:
         if not overlapping:
             return None
         if term.qualifier == "+":
-            if all(any(n.version == m.version and n.subnet_of(m) for m in networks) for n in self.ours):
+            if all(any(_within(n, m) for m in networks) for n in self.ours):
                 self._note(f"{term.where} lists StackShift's addresses directly; use include:"
                                      f"{self.include} instead, so that changes to them reach you.")
                 return Result(PASS)
@@ -670,3 +671,12 @@ async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
         answers = await asyncio.gather(*(dns.resolve(n, t) for n, t in wanted))
         fetched.update(zip(wanted, answers))
     return evaluate(found.answer, include=include, expected=record.value, fetched=fetched), found
+
+
+def _within(inner: Network, outer: Network) -> bool:
+    """Whether every address of `inner` is in `outer` (never, across IPv4 and IPv6)."""
+    if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
+        return inner.subnet_of(outer)
+    return False

@@ -145,7 +145,7 @@ def _term(token: str, index: int, offset: int) -> Term:
     _check_characters(token)
     qualifier = token[0] if token[0] in QUALIFIERS else ""
     body = token[len(qualifier):]
-    name = _MECHANISM_NAME.match(body).group(0)
+    name = _always(_MECHANISM_NAME.match(body)).group(0)
     rest = body[len(name):]
     if name.lower() in MECHANISMS and (not rest or rest[0] in ":/"):
         return _mechanism(token, index, offset, qualifier or "+", name.lower(), rest)
@@ -163,6 +163,13 @@ def _term(token: str, index: int, offset: int) -> Term:
         raise _Invalid(f"'{quoted(rest[:1])}' cannot follow '{lowered}': write {lowered}:domain or {lowered}/prefix")
     raise _Invalid("it is neither a mechanism (all, include, a, mx, ptr, ip4, ip6, exists) nor a modifier "
                    "(name=value)")
+
+
+def _always(found: re.Match[str] | None) -> re.Match[str]:
+    """The match of a pattern that matches every text it is given here (its parts are all optional)."""
+    if found is None:
+        raise AssertionError("a pattern that always matches did not")
+    return found
 
 
 def _check_characters(token: str) -> None:
@@ -192,7 +199,7 @@ def _mechanism(token: str, index: int, offset: int, qualifier: str, name: str, r
         if not rest.startswith(":"):
             raise _Invalid(f"{name} needs a domain: {name}:example.com")
         spec = rest[1:]
-        cidr = _TRAILING_CIDR.fullmatch(spec).group(2)
+        cidr = _always(_TRAILING_CIDR.fullmatch(spec)).group(2)
         if cidr and spec[: -len(cidr)] and _domain_spec_problem(spec[: -len(cidr)]) is None:
             raise _Invalid(f"{name} takes no prefix length ({cidr})")
         _domain_spec(spec, name)
@@ -200,18 +207,17 @@ def _mechanism(token: str, index: int, offset: int, qualifier: str, name: str, r
     if name == "ptr":
         if rest.startswith("/"):
             raise _Invalid("ptr takes no prefix length")
-        spec = rest[1:] if rest else None
-        if spec is not None:
-            _domain_spec(spec, name)
-        return term(domain_spec=spec)
+        if rest:
+            _domain_spec(rest[1:], name)
+        return term(domain_spec=rest[1:] if rest else None)
     if name in ("a", "mx"):
-        spec = None
+        target: str | None = None
         cidr = rest
         if rest.startswith(":"):
-            spec, cidr = _TRAILING_CIDR.fullmatch(rest[1:]).groups()
-            _domain_spec(spec, name)
+            target, cidr = _always(_TRAILING_CIDR.fullmatch(rest[1:])).groups()
+            _domain_spec(target, name)
         cidr4, cidr6 = _dual_cidr(cidr, name)
-        return term(domain_spec=spec, cidr4=cidr4, cidr6=cidr6)
+        return term(domain_spec=target, cidr4=cidr4, cidr6=cidr6)
     return _ip(term, name, rest)
 
 
@@ -398,7 +404,7 @@ def expand(spec: str, *, domain: str, sender_domain: str) -> str | None:
         elif text in ("%%", "%_", "%-"):
             out.append({"%%": "%", "%_": " ", "%-": "%20"}[text])
         else:
-            letter, digits, reverse, delimiters = _MACRO_BODY.fullmatch(text[2:-1]).groups()
+            letter, digits, reverse, delimiters = _always(_MACRO_BODY.fullmatch(text[2:-1])).groups()
             value = {"d": domain, "o": sender_domain}.get(letter.lower())
             if value is None:
                 return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -17,11 +17,14 @@ from stackshift_cli.config import DEFAULT_PROFILE, Settings
 from stackshift_cli.errors import ExitCode, StackshiftError, Terminated
 from stackshift_cli.output import Ui, color_disabled_by_env
 
+if TYPE_CHECKING:
+    from typer._click.core import Context as ClickContext  # the click Typer bundles (typer < 0.29)
+
 
 class _Root(TyperGroup):
     """Runs every command inside the error mapping, so CliRunner and the console script agree."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx: ClickContext) -> Any:  # typer.Context, as Typer's own invoke declares it
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

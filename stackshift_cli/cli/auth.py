@@ -67,7 +67,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
             ("apiKey", f"{data['apiKey']} ({data['apiKeySource']})" if data["apiKey"] else "not set"),
         ]
         for label, value in rows:
-            ui.line(tsv(label, value) if not ui.stdout_tty else f"{label.ljust(8)}  {visible(value)}")
+            ui.line(tsv(label, value) if not ui.stdout_tty else f"{label.ljust(8)}  {visible(str(value))}")
     if not data["apiKey"]:
         ui.info(f"Not logged in; run `stackshift auth login` (profile {state.settings.profile}).")
         raise typer.Exit(int(ExitCode.AUTH))

@@ -14,8 +14,9 @@ from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
 
-RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)
-StatusFilter = Enum("StatusFilter", {s: s for s in DOMAIN_STATUSES}, type=str)
+# Choices built from the lists they name (mypy cannot list the members of an Enum built at run time).
+RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)  # type: ignore[misc]
+StatusFilter = Enum("StatusFilter", {s: s for s in DOMAIN_STATUSES}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(help="Create sender domains, print their DNS records, verify them.", no_args_is_help=True)
 
@@ -72,7 +73,7 @@ def records(
     ref: RefArgument,
     fmt: Annotated[RecordFormat, typer.Option(
         "--format", "-f", help="table (terminal), plain (host<TAB>type<TAB>value), json, zone (BIND), csv.")
-    ] = RecordFormat.table,
+    ] = RecordFormat("table"),
     json_output: JsonOption = False,
 ) -> None:
     """Print the DNS records to publish for a domain."""

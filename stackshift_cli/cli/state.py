@@ -15,7 +15,8 @@ from stackshift_cli.output import Ui
 if TYPE_CHECKING:
     from stackshift_cli.backends.base import Backend
 
-BackendName = Enum("BackendName", {name: name for name in BACKENDS}, type=str)  # --backend's choices
+# --backend's choices (mypy cannot list the members of an Enum built at run time)
+BackendName = Enum("BackendName", {name: name for name in BACKENDS}, type=str)  # type: ignore[misc]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else on stdout.")]
 RefArgument = Annotated[str, typer.Argument(metavar="NAME|ID", help="Domain name (any case, Unicode or not) or id.")]

@@ -175,7 +175,7 @@ def _zsh_option_specs(node: Command) -> list[str]:
             "(" + " ".join(opt.opts) + ")" if len(opt.opts) > 1 else "")
         repeat = "*" if opt.multiple else ""
         desc = "[" + _zsh_bracket(opt.help) + "]"
-        value = f":{_zsh_message(opt.metavar)}:{_zsh_action(opt)}" if opt.takes_value else ""
+        value = f":{_zsh_message(opt.metavar)}:{_zsh_action(opt)}" if opt.metavar is not None else ""
         if len(opt.opts) == 1:
             name = opt.long + ("=" if opt.takes_value else "")
             specs.append(_sq(f"{exclusive}{repeat}{name}{desc}{value}"))

@@ -135,7 +135,7 @@ def _synopsis(node: Command) -> str:
     for opt in node.options:
         if opt.long == "--help":
             continue
-        value = f" \\fI{_text(opt.metavar)}\\fR" if opt.takes_value else ""
+        value = f" \\fI{_text(opt.metavar)}\\fR" if opt.metavar is not None else ""
         parts.append(f"[\\fB{_text(opt.long)}\\fR{value}]" + ("..." if opt.multiple else ""))
     for arg in node.arguments:
         name = f"\\fI{_text(arg.metavar or arg.name.upper())}\\fR"
@@ -145,7 +145,7 @@ def _synopsis(node: Command) -> str:
 
 def _option(opt: Param) -> list[str]:
     names = ", ".join(f"\\fB{_text(o)}\\fR" for o in opt.opts)
-    value = f" \\fI{_text(opt.metavar)}\\fR" if opt.takes_value else ""
+    value = f" \\fI{_text(opt.metavar)}\\fR" if opt.metavar is not None else ""
     body = _text(opt.help)
     if opt.choices:
         body += f" One of: {_text(', '.join(opt.choices))}."

@@ -175,9 +175,10 @@ class Dns:
     async def _observe(self, name: str, rtype: str) -> Observation:
         resolver_task = asyncio.ensure_future(self.resolve(name, rtype))
         zone = await self.zone(name)
+        apex = zone.name if zone.name is not None else name  # no zone: no servers, nothing asked
         answers, serials = await asyncio.gather(
             asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers)),
-            asyncio.gather(*(self.query(s, zone.name, "SOA") for s in zone.servers)),
+            asyncio.gather(*(self.query(s, apex, "SOA") for s in zone.servers)),
         )
         return Observation(
             name=name,
@@ -194,7 +195,8 @@ def system_resolvers() -> list[Server]:
     import dns.resolver
 
     try:
-        return [Server(address, 53) for address in dns.resolver.Resolver(configure=True).nameservers]
+        configured = dns.resolver.Resolver(configure=True).nameservers
+        return [Server(address, 53) for address in configured if isinstance(address, str)]
     except dns.resolver.NoResolverConfiguration:
         return [Server("127.0.0.1", 53)]
 

@@ -196,7 +196,7 @@ class Runner:
             while todo:
                 self._round(workers, todo, progress, controls)
                 todo = [d for d in progress.results.values() if d.status != VERIFIED]
-                if not todo or self.schedule is None or progress.stopped_on_failure:
+                if not todo or self.schedule is None or progress.deadline is None or progress.stopped_on_failure:
                     break
                 remaining = progress.deadline - self.clock()
                 latest = remaining - self.min_check_time  # the last moment a re-check can start and end in time

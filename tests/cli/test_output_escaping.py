@@ -7,7 +7,6 @@ visible escapes; JSON escapes them its own way. Checked on pipes and on a real t
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest

@@ -21,7 +21,7 @@ DATA_FILES = [
     "share/zsh/site-functions/_stackshift",
     "share/fish/vendor_completions.d/stackshift.fish",
 ]
-_SKIP_TOP = {".git", ".venv", "build", "dist", ".pytest_cache", ".hypothesis", "tests"}
+_SKIP_TOP = {".git", ".venv", "build", "dist", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "tests"}
 
 
 def run(*cmd: str | Path, **kwargs) -> subprocess.CompletedProcess:
