@@ -58,8 +58,9 @@ def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, f
     dns, include = _dns(settings, nameservers), settings.sending_profile().spf_include
     limit = check_time_limit(settings)
     control = _current_check()
-    if control is not None and control.deadline is not None:
-        limit = max(0.0, min(limit, control.remaining()))
+    remaining = control.remaining() if control is not None else None
+    if remaining is not None:
+        limit = max(0.0, min(limit, remaining))
 
     async def judged() -> list[DnsRecord]:
         task = asyncio.ensure_future(judge_all(domain_name, list(records), dns, spf_include=include,

@@ -27,18 +27,20 @@ STOP_GRACE = 0.5  # after an interrupt, how long the checks in flight get to end
 
 
 class CheckControl:
-    """What a check in a worker thread can learn from the run: the monotonic time by which it must end (None: only
-    its own bound), and whether the run was interrupted. A check registers a hook (`on_cancel`) that stops it; the
-    hook is called from another thread, at most once."""
+    """What a check in a worker thread can learn from the run: the time by which it must end on the run's clock
+    (None: only its own bound), and whether the run was interrupted. A check registers a hook (`on_cancel`) that
+    stops it; the hook is called from another thread, at most once."""
 
-    def __init__(self, deadline: float | None = None) -> None:
+    def __init__(self, deadline: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.deadline = deadline
+        self.clock = clock
         self.cancelled = False
         self._hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
     def remaining(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.monotonic()
+        """Seconds left before the deadline (negative once it passed); None without one."""
+        return None if self.deadline is None else self.deadline - self.clock()
 
     def on_cancel(self, hook: Callable[[], None]) -> Callable[[], None]:
         """Call `hook` when the run is interrupted (at once if it already was); returns what unregisters it."""
@@ -222,7 +224,7 @@ class Runner:
         controls.clear()
         submitted: dict[Future, Domain] = {}
         for domain in todo:
-            control = CheckControl(progress.deadline)
+            control = CheckControl(progress.deadline, self.clock)
             controls.append(control)
             submitted[workers.submit(self._checked, control, domain)] = domain
         pending: set[Future] = set(submitted)

@@ -7,7 +7,7 @@ are built by hand; the oracle (dkimpy) verifies a real signature against each re
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import dkim
 import pytest
@@ -16,7 +16,9 @@ from stackshift_cli.domain import FAILED, MISSING, VERIFIED
 from stackshift_cli.keys import generate_dkim_keypair
 from stackshift_cli.records import dkim_record_value
 from stackshift_cli.checks import dkim as dkim_rules
+from stackshift_cli.checks.cname import same_name
 from stackshift_cli.verify.answers import Answer, Rr, Server
+from tests.answers import Zone
 
 SELECTOR_NAME = "stackshift._domainkey.example.com"
 SERVER = Server("127.0.0.1")
@@ -53,7 +55,7 @@ def _answer(text: str | None) -> Answer:
 
 class Variant(NamedTuple):
     record: str | None  # a template: {expected} the published value, {p} the key, {spaced} it with spaces,
-    #                     {other} another key; None: no record
+    #                     {broken} it with a literal "\\n" pasted in, {other} another key; None: no record
     status: str
     phrases: tuple[str, ...]  # empty: no explanation at all
     dkimpy: bool  # whether dkimpy verifies a real rsa-sha256 signature against this record
@@ -62,7 +64,8 @@ class Variant(NamedTuple):
         if self.record is None:
             return None
         spaced = " ".join(keys.public_b64[i:i + 64] for i in range(0, len(keys.public_b64), 64))
-        return self.record.format(expected=keys.expected, p=keys.public_b64, spaced=spaced,
+        broken = keys.public_b64[:100] + "\\n" + keys.public_b64[100:]
+        return self.record.format(expected=keys.expected, p=keys.public_b64, spaced=spaced, broken=broken,
                                   other=keys.other_public_b64)
 
 
@@ -98,12 +101,21 @@ VARIANTS = {
     "whitespace-in-p": Variant("v=DKIM1; k=rsa; p={spaced}", VERIFIED,
                                ("contains spaces or line breaks", "It verifies, since DKIM ignores whitespace in keys",
                                 "republishing it on one line"), True),
+    "literal-line-break-in-p": Variant("v=DKIM1; k=rsa; p={broken}", FAILED,
+                                       ("contains literal line-break characters (\\n)",
+                                        "Paste the key as one line, without line breaks"), False),
+    # 3.2: a tag=value list; a part without its tag name is no key record at all
+    "key-without-p-tag": Variant("v=DKIM1; k=rsa; {p}", FAILED,
+                                 ("is not a valid DKIM key record", "is not a tag=value pair", "Publish: {expected}"),
+                                 False),
     # v= (3.6.1): if present, DKIM1 exactly, and the first tag
     "v-not-first": Variant("k=rsa; p={p}; v=DKIM1", FAILED,
                            ("has v=DKIM1 after other tags; it must come first", "Publish: {expected}"), True),
     "v-dkim2": Variant("v=DKIM2; k=rsa; p={p}", FAILED,
                        ("has v=DKIM2; the version must be v=DKIM1", "Publish: {expected}"), False),
     "v-lowercase": Variant("v=dkim1; k=rsa; p={p}", FAILED, ("has v=dkim1; the version must be v=DKIM1",), False),
+    "v-twice": Variant("v=DKIM1; {expected}", FAILED,
+                       ("is damaged: the v=DKIM1 tag appears 2 times", "Publish it once"), False),
     # no record at the selector name
     "missing": Variant(None, MISSING, ("No DKIM key (TXT record) at stackshift._domainkey.example.com",
                                        "Publish: {expected}"), False),
@@ -136,6 +148,92 @@ def test_key_record_rules(name, keys):
     else:
         assert verdict.explanation is None
     assert (verdict.explanation is not None and "testing mode" in verdict.explanation) == name.startswith("t-y")
+
+
+class Publication(NamedTuple):
+    zone: Callable[[Keys], dict]  # the records at (and around) the selector name
+    status: str
+    phrases: tuple[str, ...]  # empty: no explanation at all
+
+
+OTHER_NAME = "key.example.net"
+
+PUBLICATIONS = [
+    # RFC 6376 3.6.2.2: the strings of one TXT record are concatenated, so a provider may split a long key
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: [("TXT", [k.expected[:100], k.expected[100:200],
+                                                                 k.expected[200:]])]}, VERIFIED, ()),
+                 id="split-into-strings-of-one-record"),
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: [f"TXT v=DKIM1; k=rsa; p={k.public_b64[:150]}",
+                                                        f"TXT {k.public_b64[150:]}"]}, FAILED,
+                             ("was split into 2 separate TXT records", "probably by line breaks in the pasted key",
+                              "publish it as one record, on one line")),
+                 id="split-into-separate-records"),
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: ["TXT v=DKIM1; p=MIIBnotours",
+                                                        "TXT google-site-verification=x"]},
+                             FAILED, ("has 2 TXT records; a DKIM selector must have exactly one",)),
+                 id="two-unrelated-records"),
+    # a CNAME to a key hosted elsewhere is followed (RFC 1034 3.6.2): the key at its end is judged
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: [f"CNAME {OTHER_NAME}"], OTHER_NAME: [("TXT", k.expected)]},
+                             VERIFIED, ()), id="cname-to-the-key"),
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: [f"CNAME {OTHER_NAME}"],
+                                        OTHER_NAME: [f"TXT v=DKIM1; k=rsa; p={k.other_public_b64}"]}, FAILED,
+                             (f"The DKIM key at {OTHER_NAME} (reached from {SELECTOR_NAME} through a CNAME) is not "
+                              "this domain's key",)), id="cname-to-another-key"),
+    pytest.param(Publication(lambda k: {SELECTOR_NAME: [f"CNAME {OTHER_NAME}"]}, FAILED,
+                             (f"{SELECTOR_NAME} is a CNAME to {OTHER_NAME}, which has no DKIM key (TXT record)",
+                              "Point the CNAME at the right target")), id="cname-to-nothing"),
+]
+
+
+@pytest.mark.parametrize("publication", PUBLICATIONS)
+def test_key_record_as_published_strings_records_and_cnames_rfc6376_3_6_2_2(publication, keys):
+    """RFC 6376 3.6.2.2: one TXT record, its strings joined; a key split into separate records is no key; a
+    CNAME at the selector name is followed to the key it points at."""
+    answer = Zone(publication.zone(keys)).answer(SELECTOR_NAME, "TXT")
+    verdict = dkim_rules.evaluate(answer, expected=keys.expected)
+    assert verdict.status == publication.status, verdict.explanation
+    if publication.phrases:
+        for phrase in publication.phrases:
+            assert phrase in verdict.explanation
+    else:
+        assert verdict.explanation is None
+
+
+DELEGATED = "s1._domainkey.example.com"
+HOSTED = "s1.dkim.stackshift.email"
+
+DELEGATIONS = [
+    pytest.param({DELEGATED: [f"CNAME {HOSTED}"]}, HOSTED, VERIFIED, (), id="cname-to-the-hosted-key"),
+    pytest.param({DELEGATED: [Rr(DELEGATED, "CNAME", 300, "S1.DKIM.StackShift.Email.")]}, HOSTED, VERIFIED, (),
+                 id="target-in-capitals-with-a-final-dot"),
+    pytest.param({DELEGATED: [f"CNAME {HOSTED}"]}, "s2.dkim.stackshift.email", FAILED,
+                 ("The DKIM CNAME at s1._domainkey.example.com points to s1.dkim.stackshift.email, not "
+                  "s2.dkim.stackshift.email", "Change its target to s2.dkim.stackshift.email"),
+                 id="cname-to-another-selector"),
+    pytest.param({DELEGATED: ["CNAME hop.example.net"], "hop.example.net": [f"CNAME {HOSTED}"]}, HOSTED, VERIFIED,
+                 (f"reaches {HOSTED} through a chain of CNAMEs ({DELEGATED} → hop.example.net → {HOSTED})",),
+                 id="chain-reaching-the-hosted-key"),
+    pytest.param({DELEGATED: ["TXT v=DKIM1; k=rsa; p=MIIB"]}, HOSTED, MISSING,
+                 (f"No CNAME record at {DELEGATED}. Publish a CNAME pointing to {HOSTED}",),
+                 id="key-published-instead-of-the-cname"),
+]
+
+
+@pytest.mark.parametrize(("records", "target", "status", "phrases"), DELEGATIONS)
+def test_dkim_expected_as_a_cname_is_judged_by_its_target_rfc1034_3_6_2(records, target, status, phrases):
+    """A backend that hosts the key asks for a CNAME: its target is compared (case and final dot ignored, RFC
+    4343), and a chain of CNAMEs that reaches it works for receivers. (A TXT record in its place: the wrong-type
+    diagnosis, tests/unit/test_diagnosis_rules.py.)"""
+    zone = Zone(records)
+    found = zone.answer(DELEGATED, "CNAME")
+    alias = found.cname()
+    chain = zone.answer(DELEGATED, "A") if alias is not None and not same_name(alias.text, target) else None
+    verdict = dkim_rules.evaluate_delegation(found, target=target, chain=chain)
+    assert verdict.status == status, verdict.explanation
+    for phrase in phrases:
+        assert phrase in verdict.explanation
+    if not phrases:
+        assert verdict.explanation is None
 
 
 @pytest.fixture(scope="module")

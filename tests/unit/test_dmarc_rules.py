@@ -201,6 +201,12 @@ class TagCase(NamedTuple):
 
 
 TAG_CASES = [
+    pytest.param(TagCase("v=DMARC1; p=reject; rua=mailto:d@example.test", VERIFIED, (), "reject"),
+                 id="policy-and-report-address"),
+    pytest.param(TagCase("v=DMARC1; p=block", FAILED,
+                         ("is invalid: p=block is not a policy; use none, quarantine or reject",
+                          "with no valid rua= either, receivers apply no DMARC policy", "Fix that tag"), None),
+                 id="invalid-p-no-rua"),
     # pct, rf and ri were removed: ignored, with a note
     pytest.param(TagCase("v=DMARC1; p=reject; pct=50", VERIFIED,
                          ("The pct= tag was removed by RFC 9989", "current receivers ignore it",

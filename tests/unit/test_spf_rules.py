@@ -136,6 +136,9 @@ QUALIFIERS = [
          {**spf_at(f"v=spf1 redirect={NESTED}"), NESTED: [f"TXT v=spf1 {OURS} -all"]}, VERIFIED),
     Case("redirect-straight-to-ours", spf_at(f"v=spf1 mx redirect={INCLUDE}", "MX 10 mail.example.com"),
          VERIFIED),
+    Case("redirect-to-a-redirect-to-ours",
+         {**spf_at("v=spf1 redirect=_redirect.example.com"), "_redirect.example.com": [f"TXT v=spf1 redirect={NESTED}"],
+          NESTED: [f"TXT v=spf1 {OURS} ~all"]}, VERIFIED),
     Case("redirect-to-a-record-without-ours",
          {**spf_at(f"v=spf1 redirect={NESTED}"), NESTED: ["TXT v=spf1 mx -all"]}, FAILED,
          ("does not authorise StackShift (include:spf.stackshift.email)",), suggests=True),
@@ -388,6 +391,9 @@ ALL = [
          ("does not authorise StackShift",), suggests=True),
     Case("empty-record-is-neutral", spf_at("v=spf1"), FAILED,
          ("does not authorise StackShift",), suggests=True),
+    Case("minus-all-after-other-senders", spf_at("v=spf1 mx -all", "MX 10 mail.example.com"), FAILED,
+         ("does not authorise StackShift (include:spf.stackshift.email)",
+          f"Replace it with: v=spf1 mx {OURS} -all"), suggests=True),
 ]
 
 
@@ -424,6 +430,11 @@ NEAR_MISS = [
     Case("two-spf-records", {DOMAIN: ["TXT v=spf1 mx -all", f"TXT v=spf1 {OURS} ~all"]}, FAILED,
          ("example.com has 2 SPF records", "(permerror)",
           f"Replace them with this single record: v=spf1 mx {OURS} -all"), suggests=True),
+    # ours published as a second record beside the existing one: merge them, never "add a second record"
+    Case("ours-published-as-a-second-record",
+         {DOMAIN: [f"TXT v=spf1 {OURS} ~all", "TXT v=spf1 ip4:198.51.100.0/24 -all"]}, FAILED,
+         (f"Replace them with this single record: v=spf1 ip4:198.51.100.0/24 {OURS} -all",),
+         never=("second", "add", "Add"), suggests=True),
     Case("two-spf-records-with-redirect",
          {DOMAIN: ["TXT v=spf1 mx a:x.example.com -all", "TXT v=spf1 ip4:198.51.100.1 redirect=_spf.example.net"],
           "_spf.example.net": ["TXT v=spf1 -all"]}, FAILED,
@@ -436,6 +447,29 @@ NEAR_MISS = [
 @pytest.mark.parametrize("case", NEAR_MISS, ids=lambda c: c.id)
 def test_missing_only_when_nothing_was_meant_as_spf_rfc7208_4_5(case):
     check(case)
+
+
+# ------------------------------------------------------------------ 3.3: the strings of one TXT record
+
+STRINGS = [
+    Case("split-after-the-version-and-its-space", {DOMAIN: [("TXT", ["v=spf1 ", f"{OURS} ~all"])]}, VERIFIED),
+    Case("split-inside-a-term", {DOMAIN: [("TXT", ["v=spf1 include:spf.stack", "shift.email ~all"])]}, VERIFIED),
+    Case("split-into-three-strings", {DOMAIN: [("TXT", ["v=spf1 mx ", f"{OURS} ", "~all"]), "MX 10 mail.example.com"]},
+         VERIFIED),
+]
+
+
+@pytest.mark.parametrize("case", STRINGS, ids=lambda c: c.id)
+def test_strings_of_one_txt_record_are_joined_without_spaces_rfc7208_3_3(case):
+    """A provider may split a long value into several strings; receivers join them as they are (no space added),
+    so a record split anywhere reads the same. (Split without the space after v=spf1: strings-joined-without-space.)"""
+    check(case)
+
+
+def test_a_cname_at_the_domain_is_followed_to_the_spf_record_it_points_at_rfc1034_3_6_2():
+    """A sender name may be a CNAME to a record hosted by a service: the record at the end of the chain is judged."""
+    check(Case("cname-to-a-hosted-record", {DOMAIN: ["CNAME spf.hosted.example"],
+                                            "spf.hosted.example": [f"TXT v=spf1 {OURS} ~all"]}, VERIFIED))
 
 
 def test_two_spf_records_give_one_merged_record_rfc7208_4_5():
@@ -452,6 +486,12 @@ SYNTAX = [
     Case("bad-prefix-length", spf_at("v=spf1 ip4:1.2.3.4/33 mx -all"), FAILED,
          ('syntax error in term 1 ("ip4:1.2.3.4/33", at character 8)', "permerror, RFC 7208 4.6",
           'without "ip4:1.2.3.4/33", which is not valid SPF'), suggests=True),
+    Case("bad-prefix-length-before-ours", spf_at(f"v=spf1 ip4:192.0.2.1/33 {OURS} ~all"), FAILED,
+         ('term 1 ("ip4:192.0.2.1/33", at character 8)',
+          f'Replace it with (without "ip4:192.0.2.1/33", which is not valid SPF): v=spf1 {OURS} ~all'),
+         suggests=True),
+    Case("label-longer-than-63-octets", spf_at(f"v=spf1 include:{'x' * 64}.example.net {OURS} ~all"), FAILED,
+         ("is not a valid DNS name (a label of 64 octets; at most 63)", "permerror, RFC 7208 4.6"), suggests=True),
     Case("redirect-to-minus-all", spf_at("v=spf1 redirect=-all"), FAILED,
          ('term 1 ("redirect=-all", at character 8)',), never=("include:-all",), suggests=True),
     Case("error-after-all", spf_at(f"v=spf1 {OURS} -all foo"), FAILED,
@@ -515,7 +555,7 @@ def test_no_suggestion_when_adding_ours_exceeds_ten_lookups_rfc7208_4_6_4():
 
 # ------------------------------------------------------------------ every failed case: the suggested record
 
-FAILED_CASES = [c for table in (QUALIFIERS, ORDER, LIMITS, TARGETS, CIDR, ALL, NEAR_MISS, SYNTAX)
+FAILED_CASES = [c for table in (QUALIFIERS, ORDER, LIMITS, TARGETS, CIDR, ALL, NEAR_MISS, STRINGS, SYNTAX)
                 for c in table if c.status == FAILED]
 
 
