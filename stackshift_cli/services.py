@@ -75,8 +75,10 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
     An interrupt (KeyboardInterrupt, or errors.Terminated for SIGTERM) is re-raised after what was checked so far
     is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers)."""
     from stackshift_cli.output import VerifyDisplay, verify_report
+    from stackshift_cli.verify import check_settings
     from stackshift_cli.verify.wait import Progress, Runner
 
+    check_settings(settings)
     domains = _targets(backend, ui, target)
     if not domains:
         return VerifyOutcome()

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.api.fixtures import api_server  # noqa: F401  (the `api` backend's loopback server)
+from tests.api.server import refused_port
 from tests.helpers import Cli
 
 # The backends the `domains` CLI tests run against. Each name must be handled in the `cli` fixture.
@@ -15,10 +16,13 @@ BACKENDS = ["local", "api"]
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """Temporary data and config dirs, no colour, a fixed width, and no STACKSHIFT_* leaking in."""
+    """Temporary data and config dirs, no colour, a fixed width, DNS on loopback, and no STACKSHIFT_* leaking in."""
     for name in list(os.environ):
         if name.startswith("STACKSHIFT_") or name == "NO_COLOR":
             monkeypatch.delenv(name)
+    # DNS stays on this machine: a test that means the DNS lab points this at it, and one that does not gets
+    # refused lookups on loopback, never the system's resolver (whatever /etc/resolv.conf names).
+    monkeypatch.setenv("STACKSHIFT_NAMESERVERS", f"127.0.0.1:{refused_port()}")
     monkeypatch.setenv("STACKSHIFT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("STACKSHIFT_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("NO_COLOR", "1")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from stackshift_cli.config import Settings
     from stackshift_cli.domain import DnsRecord, Domain
 
-__all__ = ["check_domain", "check_records", "check_time_limit"]
+__all__ = ["check_domain", "check_records", "check_settings", "check_time_limit"]
 
 # The check of one domain ends within this many times dns.timeout (30s by default), whatever the DNS servers do: a
 # few lookups in a row (the zone, its servers, the record, a CNAME's target, the SPF includes) each may wait that
@@ -75,6 +75,16 @@ def _judge(domain_name: str, records: Sequence[DnsRecord], settings: Settings, f
             forget()
 
     return asyncio.run(judged())
+
+
+def check_settings(settings: Settings) -> None:
+    """Read every setting a check reads, so that a bad value (from the environment, the config file or a flag) is
+    one error before any lookup rather than after the first check; raises UsageError naming the key."""
+    settings.duration("verify.window")
+    settings.duration("dns.timeout")
+    settings.get("dns.authoritative_port")
+    settings.get("dns.nameservers")
+    settings.sending_profile()
 
 
 def check_time_limit(settings: Settings) -> float:

@@ -22,7 +22,8 @@ def test_path_prints_the_config_file(local_cli, config_dir):
     assert local_cli("config", "path", "--json").json()["configFile"] == str(config_dir / "config.toml")
 
 
-def test_set_get_unset_round_trip(local_cli, config_dir):
+def test_set_get_unset_round_trip(local_cli, config_dir, monkeypatch):
+    monkeypatch.delenv("STACKSHIFT_NAMESERVERS")  # (set by isolated_env) the file's value is the one shown
     assert local_cli("config", "set", "dns.nameservers", "127.0.0.1:5353,[::1]:53").exit_code == 0
     assert local_cli("config", "get", "dns.nameservers").stdout.strip() == "127.0.0.1:5353,[::1]:53"
     path = config_dir / "config.toml"
@@ -41,7 +42,8 @@ def test_get_shows_defaults_and_their_source(local_cli):
     assert data == {"key": "verify.window", "value": "72h", "source": "default"}
 
 
-def test_list_shows_what_is_set_and_all_with_sources(local_cli):
+def test_list_shows_what_is_set_and_all_with_sources(local_cli, monkeypatch):
+    monkeypatch.delenv("STACKSHIFT_NAMESERVERS")  # (set by isolated_env) only the file's values are listed
     local_cli("config", "set", "sending.dmarc_policy", "reject")
     assert local_cli("config", "list").stdout == "sending.dmarc_policy=reject\n"
     everything = local_cli("config", "list", "--all").stdout

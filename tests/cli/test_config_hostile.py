@@ -44,7 +44,8 @@ def assert_one_error_line(result, code: int, *phrases: str) -> None:
     ("[profiles.default.sending.dkim_selector]\nx = 1\n", "sending.dkim_selector", "it is a table"),
     ("[profiles.default.dns]\nnameservers = [1, 2]\n", "dns.nameservers", "a list that holds more than text"),
 ], ids=["selector-int", "include-int", "host-bool", "priority-float", "selector-table", "nameservers-ints"])
-def test_a_config_value_of_the_wrong_type_is_one_error_line(cli, config_dir, toml, key, shown):
+def test_a_config_value_of_the_wrong_type_is_one_error_line(cli, config_dir, toml, key, shown, monkeypatch):
+    monkeypatch.delenv("STACKSHIFT_NAMESERVERS")  # (set by isolated_env) the file's value is the one read
     write_config(config_dir, toml)
     args = ("domains", "verify", "--all") if key.startswith("dns.") else ("domains", "create", "example.com")
     assert_one_error_line(cli(*args), 2, f"Invalid value for {key} from the config file", shown)

@@ -257,3 +257,18 @@ def test_a_domain_deleted_meanwhile_is_skipped_and_one_that_hits_a_bug_is_report
     stderr = ui.stderr.getvalue()
     assert "Warning: gone.example (dom_0000000000000002) was deleted while it was being checked; skipped." in stderr
     assert "Error: bug.example could not be checked: internal error: RuntimeError: injected" in stderr
+
+
+@pytest.mark.parametrize("key, value", [
+    ("verify.window", "99999999999999d"),
+    ("dns.timeout", "nan"),
+    ("dns.authoritative_port", "70000"),
+    ("dns.nameservers", "not-an-ip"),
+    ("sending.return_path_host", "a b"),
+])
+def test_a_bad_setting_a_check_reads_stops_the_run_before_any_domain_is_checked(settings, ui, key, value):
+    settings.overrides[key] = value
+    backend = Memory(domain("a.example", 1))
+    with pytest.raises(UsageError, match=key.replace(".", r"\.")):
+        verify_domains(backend, settings, ui, Target("a.example"), nameservers=["127.0.0.1"])
+    assert backend.checked == [] and backend.saved == []
