@@ -59,15 +59,20 @@ def test_the_registry_refuses_a_class_that_is_not_the_backend_it_names():
         registry["local"]
 
 
+
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter (which modules it imports is the point of these tests)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
 def test_backend_classes_are_imported_only_when_asked_for():
     code = ("import sys\nfrom stackshift_cli.backends.base import BACKENDS\n"
             "names = list(BACKENDS)\nbefore = [m for m in ('stackshift_cli.backends.local', "
             "'stackshift_cli.backends.api') if m in sys.modules]\n"
             "BACKENDS['local']\n"
             "print(before, 'stackshift_cli.backends.api' in sys.modules, 'httpx' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["[]", "False", "False"]
+    assert fresh_python(code).split() == ["[]", "False", "False"]
 
 
 @pytest.fixture
@@ -106,6 +111,4 @@ def test_tab_reads_each_backends_names_without_importing_the_backend(local_cli, 
             "print(list(BACKENDS.completion_rows('local', settings)), list(BACKENDS.completion_rows('api', settings)),"
             " [m for m in ('stackshift_cli.backends.api', 'stackshift_cli.http', 'stackshift_cli.domain',"
             " 'stackshift_cli.keys') if m in sys.modules])")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"[('tab.example', '{created['id']}', 'pending')] [] []"
+    assert fresh_python(code).strip() == f"[('tab.example', '{created['id']}', 'pending')] [] []"
