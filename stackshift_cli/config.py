@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.checks import SENDING_KEYS, SendingKey
 from stackshift_cli.errors import ConfigError, UsageError
 from stackshift_cli.escape import quoted
@@ -306,7 +307,7 @@ KEYS: dict[str, Key] = {
     k.name: k
     for k in (
         Key("backend", "Where domains live: local (this machine) or api (your StackShift account).",
-            _choice("local", "api"), None, "STACKSHIFT_BACKEND"),
+            _choice(*BACKENDS), None, "STACKSHIFT_BACKEND"),
         Key("api.url", "Base URL of the StackShift API.", _url, DEFAULT_API_URL, "STACKSHIFT_API_URL"),
         Key("api.key", "API key (set it with `stackshift auth login`).", str, None, "STACKSHIFT_API_KEY", True),
         Key("api.timeout", "How long one API request may take in all (connecting, sending, reading the answer).",

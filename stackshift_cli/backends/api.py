@@ -49,7 +49,6 @@ class ApiBackend(Backend):
     def open(cls, settings: Settings, ui: Ui) -> ApiBackend:
         return cls(settings, ui)
 
-
     def __init__(self, settings: Settings, ui: Ui, *, key: str | None = None) -> None:
         self.settings = settings
         self.ui = ui
