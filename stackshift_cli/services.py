@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from stackshift_cli.backends.base import Backend
     from stackshift_cli.config import Settings
     from stackshift_cli.output import Ui
-    from stackshift_cli.verify.wait import Schedule
+    from stackshift_cli.verify.wait import Progress, Schedule
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,16 @@ def chosen_nameservers(settings: Settings, given: Sequence[str] | None) -> list[
 
 
 def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target, *, schedule: Schedule | None = None,
-                   fail_fast: bool = False, nameservers: Sequence[str] | None = None) -> VerifyOutcome:
+                   fail_fast: bool = False, nameservers: Sequence[str] | None = None,
+                   on_result: Callable[[Domain | None, Domain], None] | None = None) -> VerifyOutcome:
     """Check the target's domains and store the verdicts; with a schedule, re-check until every one is verified
     or the schedule's timeout passes (with fail_fast, until the first failed verdict).
 
     Progress is shown on stderr as it happens (output.VerifyDisplay); the final report is the caller's to print.
     An interrupt (KeyboardInterrupt, or errors.Terminated for SIGTERM) is re-raised after what was checked so far
-    is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers)."""
+    is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers). `on_result(before, after)` is
+    called from the main thread with each stored verdict, after the display (before: the domain as it was just
+    before that check)."""
     from stackshift_cli.output import VerifyDisplay, verify_report
     from stackshift_cli.verify import check_settings
     from stackshift_cli.verify.wait import Progress, Runner
@@ -93,7 +96,7 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
             fail_fast=fail_fast,
             isolate=target.every,
             min_check_time=settings.duration("dns.timeout"),
-            on_result=display.result,
+            on_result=_each(display.result, on_result),
             on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
             on_skip=lambda domain, exc: _report_skipped(ui, domain),
         )
@@ -105,6 +108,19 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
             verify_report(ui, list(progress.results.values()), many=target.every)
             raise
     return VerifyOutcome(list(progress.results.values()), progress.timed_out, progress.stopped_on_failure)
+
+
+def _each(show: Callable[[Domain | None, Domain, Progress], None],
+          then: Callable[[Domain | None, Domain], None] | None) -> Callable[[Domain | None, Domain, Progress], None]:
+    """The Runner's result hook: the display, then the caller's hook (if any)."""
+    if then is None:
+        return show
+
+    def both(old: Domain | None, new: Domain, progress: Progress) -> None:
+        show(old, new, progress)
+        then(old, new)
+
+    return both
 
 
 def _targets(backend: Backend, ui: Ui, target: Target) -> list[Domain]:

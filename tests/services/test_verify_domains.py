@@ -272,3 +272,12 @@ def test_a_bad_setting_a_check_reads_stops_the_run_before_any_domain_is_checked(
     with pytest.raises(UsageError, match=key.replace(".", r"\.")):
         verify_domains(backend, settings, ui, Target("a.example"), nameservers=["127.0.0.1"])
     assert backend.checked == [] and backend.saved == []
+
+
+def test_the_callers_hook_sees_each_stored_verdict_with_the_one_before_it(settings, ui):
+    backend = Memory(domain("a.example", 1), domain("b.example", 2), verdicts={"spf": (FAILED, "no")})
+    seen: list[tuple[str | None, str, str]] = []
+    outcome = run(backend, settings, ui, Target(every=True),
+                  on_result=lambda old, new: seen.append((old.status if old else None, new.name, new.status)))
+    assert sorted(seen) == [(PENDING, "a.example", FAILED), (PENDING, "b.example", FAILED)]
+    assert [d.status for d in outcome.results] == [FAILED, FAILED] and sorted(backend.saved) == ["a.example", "b.example"]
