@@ -401,6 +401,67 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
         ui._records_table(list(domain.records))
 
 
+class VerifyStream:
+    """The report of `verify --all` without --wait, written as the results come (scripts, cron): the same bytes
+    verify_report writes at the end, in the order the domains were given, while at most the results that
+    arrived ahead of an earlier domain still being checked are held back.
+
+    `expect(domain)` once per domain in the order given; `result(domain)` with its stored result;
+    `drop(domain)` when it will have none (deleted meanwhile); `close()` at the end."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self._order: dict[str, int] = {}  # id -> place, for the domains given and not written yet
+        self._ready: dict[int, Domain | None] = {}
+        self._given = 0
+        self._next = 0
+        self._written = 0
+
+    def expect(self, domain: Domain) -> None:
+        self._order[domain.id] = self._given
+        self._given += 1
+
+    def result(self, domain: Domain) -> None:
+        self._ready[self._order.pop(domain.id)] = domain
+        self._flush()
+
+    def drop(self, domain: Domain) -> None:
+        place = self._order.pop(domain.id, None)
+        if place is not None:
+            self._ready[place] = None
+            self._flush()
+
+    def _flush(self) -> None:
+        while self._next in self._ready:
+            domain = self._ready.pop(self._next)
+            self._next += 1
+            if domain is not None:
+                self._write(domain)
+
+    def _write(self, domain: Domain) -> None:
+        first = not self._written
+        self._written += 1
+        if self.ui.json:
+            item = "\n".join("  " + line for line in json_text(domain.to_json()).split("\n"))
+            self.ui.stdout.write(("[\n" if first else ",\n") + item)
+            return
+        if not first:
+            self.ui.line()
+        self.ui.line(tsv(domain.name, domain.status, domain.id))
+        for r in domain.records:
+            self.ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
+
+    def close(self) -> None:
+        """Write what is still held (the domains before it were never given a result), and end the array."""
+        for place in sorted(self._ready):
+            domain = self._ready.pop(place)
+            if domain is not None:
+                self._write(domain)
+        if self.ui.json:
+            self.ui.stdout.write("\n]\n" if self._written else "[]\n")
+        self.ui.stdout.flush()
+
+
 def record_label(record: DnsRecord) -> str:
     """'DKIM TXT stackshift._domainkey.example.com', for progress lines."""
     label = checks_label(record.purpose)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from stackshift_cli.domain import DISABLED, VERIFIED, DnsRecord, Domain
 from stackshift_cli.errors import ExitCode, StackshiftError, UsageError
@@ -20,36 +20,68 @@ from stackshift_cli.errors import ExitCode, StackshiftError, UsageError
 if TYPE_CHECKING:
     from stackshift_cli.backends.base import Backend
     from stackshift_cli.config import Settings
-    from stackshift_cli.output import Ui
-    from stackshift_cli.verify.wait import Progress, Schedule
+    from stackshift_cli.output import Ui, VerifyStream
+    from stackshift_cli.verify.wait import Progress, Runner, Schedule
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One of `count` partitions of the domains, numbered from 0 (`--shard I/N`): a domain belongs to the
+    partition its id hashes to, the same on every machine and every run, so N hosts that each take one share
+    the domains without talking to each other."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """'I/N' -> Shard(I, N), with 0 <= I < N (a Kubernetes Indexed Job's $JOB_COMPLETION_INDEX is I)."""
+        index, slash, count = text.strip().partition("/")
+        if not (slash and index.isascii() and index.isdigit() and count.isascii() and count.isdigit()):
+            raise UsageError(f"--shard {text!r} is not I/N (two whole numbers, such as 0/4).",
+                             hint="For example: --shard \"$JOB_COMPLETION_INDEX/4\"")
+        shard = cls(int(index), int(count))
+        if not 1 <= shard.count <= 1_000_000 or shard.index >= shard.count:
+            raise UsageError(f"--shard {text!r}: I must be from 0 to N-1, and N from 1 to 1000000.")
+        return shard
+
+    def holds(self, domain_id: str) -> bool:
+        from hashlib import blake2b
+
+        return int.from_bytes(blake2b(domain_id.encode(), digest_size=8).digest(), "big") % self.count == self.index
 
 
 @dataclass(frozen=True)
 class Target:
-    """What `verify` checks: one domain (`ref`, a NAME|ID), or every domain that is not disabled (`every`)."""
+    """What `verify` checks: one domain (`ref`, a NAME|ID), or every domain that is not disabled (`every`),
+    optionally only those of one shard."""
 
     ref: str | None = None
     every: bool = False
+    shard: Shard | None = None
 
     def __post_init__(self) -> None:
         if (self.ref is None) == (not self.every):
             raise UsageError("Give one domain (NAME or ID), or --all.",
                              hint="For example: stackshift domains verify example.com --wait")
+        if self.shard is not None and not self.every:
+            raise UsageError("--shard takes the domains of one partition of --all; give --all, not a domain.")
 
 
 @dataclass
 class VerifyOutcome:
     """The domains as the run left them (stored verdicts; one that could not be checked carries check_error)."""
 
-    results: list[Domain] = field(default_factory=list)
+    results: list[Domain] = field(default_factory=list)  # empty when the report was written as they came
     timed_out: bool = False  # --wait gave up at --timeout
     stopped_on_failure: bool = False  # --fail-fast stopped at a failed verdict
+    code: ExitCode | None = None  # from the tally of a run that kept no results
 
     @property
     def exit_code(self) -> ExitCode:
         from stackshift_cli.verify.wait import exit_code
 
-        return exit_code(self.results)
+        return self.code if self.code is not None else exit_code(self.results)
 
 
 def chosen_nameservers(settings: Settings, given: Sequence[str] | None) -> list[str]:
@@ -68,69 +100,107 @@ def chosen_nameservers(settings: Settings, given: Sequence[str] | None) -> list[
 
 def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target, *, schedule: Schedule | None = None,
                    fail_fast: bool = False, nameservers: Sequence[str] | None = None,
-                   on_result: Callable[[Domain | None, Domain], None] | None = None) -> VerifyOutcome:
+                   on_result: Callable[[Domain | None, Domain], None] | None = None,
+                   concurrency: int | None = None, report: bool = False) -> VerifyOutcome:
     """Check the target's domains and store the verdicts; with a schedule, re-check until every one is verified
     or the schedule's timeout passes (with fail_fast, until the first failed verdict).
 
-    Progress is shown on stderr as it happens (output.VerifyDisplay); the final report is the caller's to print.
-    An interrupt (KeyboardInterrupt, or errors.Terminated for SIGTERM) is re-raised after what was checked so far
+    Progress is shown on stderr as it happens (output.VerifyDisplay). With `report`, the report is written on
+    stdout too: as the results come when nothing needs them all at once (--all without --wait, to a script:
+    memory stays flat in the number of domains), else at the end; without it, the results are returned. An
+    interrupt (KeyboardInterrupt, or errors.Terminated for SIGTERM) is re-raised after what was checked so far
     is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers). `on_result(before, after)` is
     called from the main thread with each stored verdict, after the display (before: the domain as it was just
-    before that check)."""
-    from stackshift_cli.output import VerifyDisplay, verify_report
+    before that check). `concurrency`: the most DNS queries (API requests) in flight at once."""
+    from stackshift_cli.output import VerifyDisplay, VerifyStream, verify_report
     from stackshift_cli.verify import check_settings
-    from stackshift_cli.verify.wait import Progress, Runner
+    from stackshift_cli.verify.wait import Progress
 
     check_settings(settings)
     domains = _targets(backend, ui, target)
     if not domains:
+        if report and ui.json:
+            ui.emit_json([] if target.every else None)
         return VerifyOutcome()
     if nameservers is None:
         nameservers = chosen_nameservers(settings, None)
+    stream = VerifyStream(ui) if report and target.every and schedule is None and (ui.json or not ui.stdout_tty) \
+        else None
     progress = Progress({})
     with _sigterm_as_interrupt(), VerifyDisplay(ui, waiting=schedule is not None, many=target.every) as display:
-        runner = Runner(
-            check=_checker(backend, settings, ui, nameservers),
-            save=backend.save_check,
-            schedule=schedule,
-            fail_fast=fail_fast,
-            isolate=target.every,
-            min_check_time=settings.duration("dns.timeout"),
-            on_result=_each(display.result, on_result),
-            on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
-            on_skip=lambda domain, exc: _report_skipped(ui, domain),
-        )
+        def result(old: Domain | None, new: Domain, progress: Progress) -> None:
+            display.result(old, new, progress)
+            if stream is not None:
+                stream.result(new)
+            if on_result is not None:
+                on_result(old, new)
+
+        def skip(domain: Domain) -> None:
+            _report_skipped(ui, domain)
+            if stream is not None:
+                stream.drop(domain)
+
+        runner = _runner(backend, settings, ui, nameservers, concurrency, schedule=schedule, fail_fast=fail_fast,
+                         isolate=target.every, keep=stream is None, on_result=result,
+                         on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
+                         on_skip=lambda domain, exc: skip(domain))
         display.start(domains, progress)
+        given = _given(domains, stream)
         try:
-            runner.run(domains, progress)
+            runner.run(given, progress)
         except KeyboardInterrupt:
             display.stop()
-            verify_report(ui, list(progress.results.values()), many=target.every)
+            if stream is not None:
+                stream.close()
+            else:
+                verify_report(ui, list(progress.results.values()), many=target.every)
             raise
-    return VerifyOutcome(list(progress.results.values()), progress.timed_out, progress.stopped_on_failure)
+    if stream is not None:
+        stream.close()
+        return VerifyOutcome([], progress.timed_out, progress.stopped_on_failure, code=progress.exit_code())
+    results = list(progress.results.values())
+    if report:
+        verify_report(ui, results, many=target.every)
+    return VerifyOutcome(results, progress.timed_out, progress.stopped_on_failure)
 
 
-def _each(show: Callable[[Domain | None, Domain, Progress], None],
-          then: Callable[[Domain | None, Domain], None] | None) -> Callable[[Domain | None, Domain, Progress], None]:
-    """The Runner's result hook: the display, then the caller's hook (if any)."""
-    if then is None:
-        return show
+def _given(domains: Iterable[Domain], stream: VerifyStream | None) -> Iterator[Domain]:
+    """The domains as the Runner takes them, each announced to the stream (which keeps their order)."""
+    for domain in domains:
+        if stream is not None:
+            stream.expect(domain)
+        yield domain
 
-    def both(old: Domain | None, new: Domain, progress: Progress) -> None:
-        show(old, new, progress)
-        then(old, new)
 
-    return both
+def _runner(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[str], concurrency: int | None,
+            **options) -> Runner:
+    """The Runner of a verify run: stackshift's own DNS checks in one event loop and one DNS session, with up to
+    `concurrency` domains and queries in flight; a backend that judges elsewhere (the API), in threads."""
+    from stackshift_cli.verify import DEFAULT_CONCURRENCY, Session
+    from stackshift_cli.verify.wait import MAX_IN_FLIGHT, Runner
+
+    limit = concurrency or DEFAULT_CONCURRENCY
+    common = dict(save=backend.save_check, min_check_time=settings.duration("dns.timeout"), **options)
+    if backend.judges_remotely:
+        return Runner(check=_checker(backend, settings, ui, nameservers), in_flight=min(limit, MAX_IN_FLIGHT),
+                      **common)
+    session = Session(settings, nameservers, queries_in_flight=limit)
+    return Runner(check_async=lambda domain: backend.check_async(domain, session), start_round=session.new_round,
+                  finish=session.close, in_flight=limit, **common)
 
 
 def _targets(backend: Backend, ui: Ui, target: Target) -> list[Domain]:
-    """The domains to check: the one named (an error when it is disabled), or every one that is not disabled."""
+    """The domains to check: the one named (an error when it is disabled), or every one that is not disabled
+    (of the shard, with one)."""
     if not target.every:
         domain = backend.get(target.ref or "")
         if domain.status == DISABLED:
             raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
         return [domain]
     everything = backend.list()
+    if target.shard is not None:
+        shard = target.shard
+        everything = [d for d in everything if shard.holds(d.id)]
     domains = [d for d in everything if d.status != DISABLED]
     if len(domains) < len(everything):
         ui.info(f"Skipping {len(everything) - len(domains)} disabled domain(s): verify never changes them.")

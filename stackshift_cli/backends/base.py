@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from stackshift_cli.config import Settings
     from stackshift_cli.domain import Domain
     from stackshift_cli.output import Ui
+    from stackshift_cli.verify import Session
 
 CompletionRows = Sequence[tuple[object, object, object]]  # (name, id, status), unchecked
 
@@ -70,6 +71,13 @@ class Backend(ABC):
 
         `nameservers` are the resolvers for the lookups stackshift makes itself (None: dns.nameservers); a backend
         whose verdicts come from elsewhere (judges_remotely) returns those verdicts alone and ignores them."""
+
+    async def check_async(self, domain: Domain, session: Session) -> Domain:
+        """`check` within a bulk run's DNS session (verify.Session: one event loop, shared answers), for a backend
+        whose verdicts are stackshift's own (not judges_remotely). By default `check` in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.check, domain, nameservers=session.nameservers)
 
     @abstractmethod
     def save_check(self, checked: Domain) -> Domain:

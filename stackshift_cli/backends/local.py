@@ -26,6 +26,7 @@ from stackshift_cli.names import is_local_id
 if TYPE_CHECKING:
     from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.output import Ui
+    from stackshift_cli.verify import Session
 
 DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
@@ -399,6 +400,10 @@ class LocalBackend(Backend):
         from stackshift_cli.verify import check_domain
 
         return check_domain(domain, self.settings, nameservers=nameservers)
+
+    async def check_async(self, domain: Domain, session: Session) -> Domain:
+        """The check within a bulk run's DNS session; no SQLite use either."""
+        return await session.check(domain)
 
     def save_check(self, checked: Domain) -> Domain:
         """Store the verdicts of a check (records, aggregate status, lastCheckedAt)."""

@@ -13,6 +13,7 @@ from stackshift_cli.domain import DOMAIN_STATUSES
 from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
+from stackshift_cli.verify import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 # Choices built from the lists they name (mypy cannot list the members of an Enum built at run time).
 RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)  # type: ignore[misc]
@@ -146,16 +147,21 @@ def verify(
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed verdict (exit 3).")] = False,
     nameserver: Annotated[Optional[list[str]], typer.Option(
         "--nameserver", metavar="IP[:PORT]", help="Resolver to query (repeatable; default: the system's).")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(
+        "--concurrency", metavar="N", min=1, max=MAX_CONCURRENCY, show_default=False,
+        help=f"Most DNS queries in flight at once (default {DEFAULT_CONCURRENCY}).")] = None,
+    shard: Annotated[Optional[str], typer.Option(
+        "--shard", metavar="I/N", help="With --all: only the I-th of N partitions of the domains (by id, 0-based).")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Check a domain's DNS records now: exit 0 verified, 3 failed, 4 pending."""
     from stackshift_cli.config import parse_duration
-    from stackshift_cli.output import verify_report
-    from stackshift_cli.services import Target, chosen_nameservers, verify_domains
+    from stackshift_cli.services import Shard, Target, chosen_nameservers, verify_domains
     from stackshift_cli.verify.wait import MIN_INTERVAL, Schedule
 
     state = get_state(ctx, json_output)
-    target = Target(ref, every=all_domains)
+    target = Target(ref, every=all_domains, shard=Shard.parse(shard) if shard is not None else None)
     interval_s, timeout_s = parse_duration(interval), parse_duration(timeout)
     if interval_s < MIN_INTERVAL:
         raise UsageError(f"--interval {interval} is too short: re-checks must be at least {MIN_INTERVAL:g}s apart.")
@@ -164,9 +170,8 @@ def verify(
     if all_domains:
         _announce(state)
     outcome = verify_domains(backend, state.settings, state.ui, target, fail_fast=fail_fast, nameservers=nameservers,
-                             schedule=Schedule(interval=interval_s, timeout=timeout_s) if wait else None)
-    if outcome.results or state.ui.json:
-        verify_report(state.ui, outcome.results, many=all_domains)
+                             schedule=Schedule(interval=interval_s, timeout=timeout_s) if wait else None,
+                             concurrency=concurrency, report=True)
     if outcome.timed_out:
         state.ui.info(f"Gave up waiting after {timeout}: not every record is verified yet.")
     if outcome.stopped_on_failure:

@@ -17,12 +17,12 @@ from stackshift_cli.domain import FAILED, MISSING, PENDING, DnsRecord
 from stackshift_cli.escape import visible
 from stackshift_cli.verify import diagnose, steps
 from stackshift_cli.verify.answers import Verdict, dns_name_problem
-from stackshift_cli.verify.lookup import Dns
+from stackshift_cli.verify.lookup import Lookups
 from stackshift_cli.verify.steps import Findings, Judged, Judging
 from stackshift_cli.verify.views import Settled, resolver_note
 
 
-async def judge_all(domain: str, records: Sequence[DnsRecord], dns: Dns, *, spf_include: str,
+async def judge_all(domain: str, records: Sequence[DnsRecord], dns: Lookups, *, spf_include: str,
                     findings: Findings | None = None, time_limit: float | None = None) -> list[DnsRecord]:
     """Every record judged at once. With `time_limit` (seconds), a record whose check has not ended by then is
     pending, naming the servers still awaited: whatever DNS servers do, this returns within the limit."""
@@ -86,7 +86,7 @@ async def _verdict(record: DnsRecord, judging: Judging) -> Judged:
     return steps.judged(found, lambda a: exact.evaluate(a, rtype=record.type, value=record.value))
 
 
-async def _diagnose_missing(record: DnsRecord, domain: str, zone: str | None, dns: Dns) -> Verdict | None:
+async def _diagnose_missing(record: DnsRecord, domain: str, zone: str | None, dns: Lookups) -> Verdict | None:
     names = [(n, t) for n, t in diagnose.probes(record, zone, domain) if dns_name_problem(n) is None]
     observed = await asyncio.gather(*(steps.settled(dns, n, t) for n, t in names))
     answers = {key: s.answer for key, s in zip(names, observed) if isinstance(s, Settled)}

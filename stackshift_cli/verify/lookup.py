@@ -8,6 +8,10 @@ query, so checks that need the same name (the zone's SOA, its NS set, an SPF inc
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import socket
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Awaitable, Callable
 
@@ -20,6 +24,7 @@ import dns.rcode
 import dns.rdatatype
 
 from stackshift_cli.escape import visible
+from stackshift_cli.verify import DEFAULT_CONCURRENCY
 from stackshift_cli.verify.answers import Answer, Observation, Rr, Server, Soa, Zone
 
 EDNS_PAYLOAD = 1232  # the DNS Flag Day 2020 size: large enough for a 2048-bit DKIM key, small enough not to fragment
@@ -32,33 +37,97 @@ MAX_NS_HOSTS = 13
 MAX_ADDRESSES_PER_HOST = 4
 
 
-class Dns:
-    """Sends the queries of one verification run; every distinct query is sent once and shared."""
+SHARED_MEMO_SIZE = 16_384  # answers about names outside the domains being checked, kept for the round (LRU)
+QUERIES_PER_SOCKET = 2_000  # a socket's source port is retired after this many queries (port randomness)
+SOCKET_DEPTH = 32  # queries waiting on one socket at most: a burst of their answers fits its receive buffer
 
-    def __init__(self, resolvers: list[tuple[str, int]], *, timeout: float, authoritative_port: int = 53) -> None:
+
+class Dns:
+    """The lookups of one round of checks, shared by every domain checked in it.
+
+    Every distinct query is sent once per round: what several domains need (an SPF include, the addresses of
+    the name servers they share, the zones above them) is kept in a bounded memo shared by the round; what
+    one domain needs (names at or under it) is kept by that domain's `Lookups` and dropped with it, so a
+    round of any number of domains holds a bounded number of answers. At most `queries_in_flight` queries
+    are unanswered at any time (--concurrency), and each server gets one long-lived UDP socket, with the
+    answers told apart by query id and question (a socket per query costs more than the query).
+
+    Made and used inside one event loop; `for_domain(name)` gives the object a check works with.
+    """
+
+    def __init__(self, resolvers: list[tuple[str, int]], *, timeout: float, authoritative_port: int = 53,
+                 queries_in_flight: int = DEFAULT_CONCURRENCY) -> None:
         self.resolvers = [Server(address, port) for address, port in resolvers] or system_resolvers()
         self.timeout = timeout
         self.authoritative_port = authoritative_port
-        self._memo: dict[tuple, asyncio.Future] = {}
-        self._in_flight: dict[tuple[str, str, str], int] = {}  # queries sent and not answered yet
+        self.queries_in_flight = max(1, queries_in_flight)
+        self.sent = 0  # queries sent over the network (UDP and TCP), for benchmarks and --debug
+        self._shared: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+        self._slots: asyncio.Semaphore | None = None
+        self._sockets = _Sockets()
+
+    def for_domain(self, domain: str | None = None) -> Lookups:
+        """The lookups of one domain's check (`domain`: the name whose own records are checked, or None)."""
+        return Lookups(self, domain)
+
+    def close(self) -> None:
+        """Close the sockets (a round is over)."""
+        self._sockets.close()
+
+    def _shared_once(self, key: tuple, factory: Callable[[], Awaitable]) -> asyncio.Future:
+        future = self._shared.get(key)
+        if future is None:
+            future = self._shared[key] = asyncio.ensure_future(factory())
+            if len(self._shared) > SHARED_MEMO_SIZE:
+                self._shared.popitem(last=False)  # its awaiting callers keep their own reference
+        else:
+            self._shared.move_to_end(key)
+        return future
+
+    async def _send(self, server: Server, name: str, rtype: str, *, recursion: bool) -> Answer:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.queries_in_flight)
+        async with self._slots:
+            self.sent += 1
+            return await _query(self._sockets, server, name, rtype, self.timeout, recursion=recursion)
+
+
+class Lookups:
+    """One domain's lookups within a round (`Dns`): the resolver's view, zone discovery, and every authoritative
+    server's answer. Names at or under the domain are memoised here; others in the round's shared memo."""
+
+    def __init__(self, dns: Dns, domain: str | None) -> None:
+        self.dns = dns
+        self.domain = domain
+        self._own: dict[tuple, asyncio.Future] = {}
+        self._in_flight: dict[tuple[str, str, str], int] = {}  # what this check waits for, for an explanation
+
+    @property
+    def resolvers(self) -> list[Server]:
+        return self.dns.resolvers
 
     # ------------------------------------------------------------ memoised entry points
 
-    def _once(self, key: tuple, factory: Callable[[], Awaitable]) -> Awaitable:
-        future = self._memo.get(key)
-        if future is None:
-            future = self._memo[key] = asyncio.ensure_future(factory())
+    def _once(self, key: tuple, name: str, factory: Callable[[], Awaitable]) -> Awaitable:
+        if self.domain is not None and _at_or_below(name, self.domain):
+            future = self._own.get(key)
+            if future is None:
+                future = self._own[key] = asyncio.ensure_future(factory())
+        else:
+            future = self.dns._shared_once(key, factory)
         # Shielded: one caller giving up (a cancelled task) must not cancel the answer others share.
         return asyncio.shield(future)
 
     async def resolve(self, name: str, rtype: str) -> Answer:
         """The configured resolvers' answer (RD=1): the first resolver that answers decides."""
-        return await self._once(("resolve", name, rtype), lambda: self._resolve(name, rtype))
+        return await self._waiting(("resolve", name, rtype), self.resolvers[0], name, rtype,
+                                   self._once(("resolve", name, rtype), name, lambda: self._resolve(name, rtype)))
 
     async def query(self, server: Server, name: str, rtype: str) -> Answer:
         """One server's authoritative answer (RD=0)."""
-        return await self._once(("query", server, name, rtype), lambda: self._ask(server, name, rtype,
-                                                                                 recursion=False))
+        return await self._waiting(("query", server, name, rtype), server, name, rtype,
+                                   self._once(("query", server, name, rtype), name,
+                                              lambda: self.dns._send(server, name, rtype, recursion=False)))
 
     async def zone(self, name: str, depth: int = MAX_ZONE_DEPTH) -> Zone:
         """The zone holding `name`, found through the resolver: the NS set at the name, or the SOA owner of a
@@ -66,7 +135,7 @@ class Dns:
 
         Each step goes strictly up (`_up`) with one step less, so no memoised discovery ever waits on itself,
         whatever the resolver answers."""
-        return await self._once(("zone", name, depth), lambda: self._zone(name, depth))
+        return await self._once(("zone", name, depth), name, lambda: self._zone(name, depth))
 
     def awaited(self) -> list[str]:
         """The queries sent and not answered yet, for an explanation: 'ns1.example (192.0.2.1) for TXT at x'."""
@@ -74,24 +143,24 @@ class Dns:
 
     async def observe(self, name: str, rtype: str) -> Observation:
         """Ask every authoritative server of the zone, and the resolver, at the same time."""
-        return await self._once(("observe", name, rtype), lambda: self._observe(name, rtype))
+        return await self._once(("observe", name, rtype), name, lambda: self._observe(name, rtype))
 
     # ------------------------------------------------------------ implementations
 
-    async def _ask(self, server: Server, name: str, rtype: str, *, recursion: bool) -> Answer:
-        key = (server.label, name, rtype)
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+    async def _waiting(self, key: tuple, server: Server, name: str, rtype: str, awaitable: Awaitable) -> Answer:
+        what = (server.label, name, rtype)
+        self._in_flight[what] = self._in_flight.get(what, 0) + 1
         try:
-            return await _query(server, name, rtype, self.timeout, recursion=recursion)
+            return await awaitable
         finally:
-            self._in_flight[key] -= 1
-            if not self._in_flight[key]:
-                del self._in_flight[key]
+            self._in_flight[what] -= 1
+            if not self._in_flight[what]:
+                del self._in_flight[what]
 
     async def _resolve(self, name: str, rtype: str) -> Answer:
         failures: list[Answer] = []
         for server in self.resolvers:
-            answer = await self._ask(server, name, rtype, recursion=True)
+            answer = await self.dns._send(server, name, rtype, recursion=True)
             if not answer.transient:
                 return answer
             failures.append(answer)
@@ -144,7 +213,7 @@ class Dns:
             if answer.referral:
                 zone = answer.referral
                 hosts = sorted(set(answer.authority_ns))
-                glue = [Server(r.text, self.authoritative_port, r.name) for r in answer.additional
+                glue = [Server(r.text, self.dns.authoritative_port, r.name) for r in answer.additional
                         if r.type == "A" and r.name in hosts[:MAX_NS_HOSTS]][:MAX_NS_HOSTS * MAX_ADDRESSES_PER_HOST]
                 return Zone(zone, tuple(glue)) if glue else await self._zone_servers(zone, await self.resolve(zone, "NS"))
             if not answer.transient:
@@ -167,27 +236,39 @@ class Dns:
             addresses = (glue[host] or [r.text for r in next(lookups).rrs("A")])[:MAX_ADDRESSES_PER_HOST]
             if not addresses:
                 missing.append(host)
-            servers += [Server(a, self.authoritative_port, host) for a in addresses]
+            servers += [Server(a, self.dns.authoritative_port, host) for a in addresses]
         if not servers:
             return Zone(zone, error=f"the name servers of {zone} ({', '.join(missing)}) have no address")
         return Zone(zone, tuple(servers))
 
     async def _observe(self, name: str, rtype: str) -> Observation:
         resolver_task = asyncio.ensure_future(self.resolve(name, rtype))
-        zone = await self.zone(name)
+        zone, answers = await self._authoritative(name, rtype)
         apex = zone.name if zone.name is not None else name  # no zone: no servers, nothing asked
-        answers, serials = await asyncio.gather(
-            asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers)),
-            asyncio.gather(*(self.query(s, apex, "SOA") for s in zone.servers)),
-        )
-        return Observation(
-            name=name,
-            type=rtype,
-            zone=zone,
-            authoritative=tuple(answers),
-            serials={s: _serial(a, zone.name) for s, a in zip(zone.servers, serials)},
-            resolver=await resolver_task,
-        )
+        serials: dict[Server, int | None] = {}
+        if len({a.signature() for a in answers if not a.transient}) > 1:
+            # The servers disagree: their SOA serials tell which of them lag (views._propagation).
+            soas = await asyncio.gather(*(self.query(s, apex, "SOA") for s in zone.servers))
+            serials = {s: _serial(a, zone.name) for s, a in zip(zone.servers, soas)}
+        return Observation(name=name, type=rtype, zone=zone, authoritative=tuple(answers), serials=serials,
+                           resolver=await resolver_task)
+
+    async def _authoritative(self, name: str, rtype: str) -> tuple[Zone, list[Answer]]:
+        """The zone of `name` and each of its servers' answer.
+
+        A name under the domain being checked is first asked of the domain's own zone's servers: they answer
+        for it unless a zone is delegated between the two, and then they refer to it. So the domain's zone is
+        found once, and its records are asked of its servers in the same round; a referral (a delegated
+        `_domainkey`, say) sends the name through the zone discovery of its own."""
+        if self.domain is not None and _strictly_above(self.domain, name):
+            zone = await self.zone(self.domain)
+            if zone.servers:
+                answers = await asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers))
+                if not any(a.referral and _strictly_above(zone.name or "", a.referral) and
+                           _at_or_below(name, a.referral) for a in answers):
+                    return zone, list(answers)
+        zone = await self.zone(name)
+        return zone, list(await asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers)))
 
 
 def system_resolvers() -> list[Server]:
@@ -201,21 +282,120 @@ def system_resolvers() -> list[Server]:
         return [Server("127.0.0.1", 53)]
 
 
-async def _query(server: Server, name: str, rtype: str, timeout: float, *, recursion: bool) -> Answer:
+class _Socket(asyncio.DatagramProtocol):
+    """A UDP socket connected to one server, shared by the queries sent to it: an answer goes to the query with
+    its id and question, and anything else that arrives (late, duplicated, forged) is dropped. An ICMP error
+    (the server's port is closed) ends every query waiting on it."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.waiting: dict[int, tuple[bytes, asyncio.Future]] = {}
+        self.used = 0
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if len(data) < 12 or not data[2] & 0x80 or data[4:6] != b"\x00\x01":
+            return  # not an answer to one question
+        entry = self.waiting.get(int.from_bytes(data[:2], "big"))
+        if entry is None:
+            return
+        question, future = entry
+        if data[12:12 + len(question)].lower() == question and not future.done():
+            future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        self._fail(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._fail(exc or ConnectionResetError("the socket was closed"))
+
+    def _fail(self, exc: Exception) -> None:
+        for _, future in self.waiting.values():
+            if not future.done():
+                future.set_exception(exc)
+
+
+class _Sockets:
+    """UDP sockets connected to each server, made on first use. A socket takes at most SOCKET_DEPTH queries at
+    once (a burst of answers must fit in its receive buffer: a kernel drops what does not, and a dropped answer
+    is a query that times out), so a busy server gets several; after QUERIES_PER_SOCKET queries a socket is
+    retired (closed once its queries are answered) and a new one, on a new random source port, takes over."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, int], list[_Socket]] = {}
+        self._ids = b""
+
+    async def exchange(self, server: Server, wire: bytes, question: bytes) -> bytes:
+        """Send one query (its id is chosen here) and return the answer's bytes; OSError when the server cannot
+        be reached."""
+        sock = await self._socket(server)
+        query_id = self._query_id(sock)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        sock.waiting[query_id] = (question, future)
+        sock.used += 1
+        try:
+            assert sock.transport is not None
+            sock.transport.sendto(query_id.to_bytes(2, "big") + wire[2:])
+            return await future
+        finally:
+            del sock.waiting[query_id]
+            if sock.used >= QUERIES_PER_SOCKET and not sock.waiting and sock.transport is not None:
+                sock.transport.close()
+
+    async def _socket(self, server: Server) -> _Socket:
+        pool = self._open.setdefault((server.address, server.port), [])
+        pool[:] = [s for s in pool if s.transport is not None and s.used < QUERIES_PER_SOCKET]
+        for sock in pool:
+            if len(sock.waiting) < SOCKET_DEPTH:
+                return sock
+        loop = asyncio.get_running_loop()
+        _, sock = await loop.create_datagram_endpoint(_Socket, remote_addr=(server.address, server.port))
+        try:
+            raw = sock.transport.get_extra_info("socket") if sock.transport is not None else None
+            if raw is not None:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # as the system allows
+        except OSError:
+            pass
+        pool.append(sock)
+        return sock
+
+    def _query_id(self, sock: _Socket) -> int:
+        """An unpredictable id that no query waiting on this socket has."""
+        while True:
+            if len(self._ids) < 2:
+                self._ids = os.urandom(512)
+            query_id, self._ids = int.from_bytes(self._ids[:2], "big"), self._ids[2:]
+            if query_id not in sock.waiting:
+                return query_id
+
+    def close(self) -> None:
+        for pool in self._open.values():
+            for sock in pool:
+                if sock.transport is not None:
+                    sock.transport.close()
+        self._open.clear()
+
+
+async def _query(sockets: _Sockets, server: Server, name: str, rtype: str, timeout: float, *,
+                 recursion: bool) -> Answer:
     """Send one query over UDP with an EDNS payload of 1232 bytes, retrying over TCP when truncated.
 
     Never raises for what a server sends or for the name asked: whatever goes wrong becomes an Answer that
     says why, so one hostile or broken answer cannot take a check (or the other domains) down."""
     try:
-        query = dns.message.make_query(name + ".", rtype, use_edns=0, payload=EDNS_PAYLOAD)
+        wire, question = _query_wire(name, rtype, recursion=recursion)
     except Exception as exc:  # an empty label, a label over 63 octets, bytes IDNA cannot encode
         return Answer(server, name, rtype, "BADNAME", error=f"{visible(name)} is not a valid DNS name ({exc})")
-    if not recursion:
-        query.flags &= ~dns.flags.RD
     try:
         async with asyncio.timeout(timeout):  # the UDP query and its TCP retry together, not each
-            response, _ = await dns.asyncquery.udp_with_fallback(query, server.address, timeout=timeout,
-                                                                 port=server.port)
+            data = await sockets.exchange(server, wire, question)
+            response = dns.message.from_wire(data)
+            if response.flags & dns.flags.TC:
+                query = dns.message.from_wire(wire)
+                response = await dns.asyncquery.tcp(query, server.address, timeout=timeout, port=server.port)
         return _answer(server, name, rtype, response, recursion=recursion)
     except (dns.exception.Timeout, TimeoutError):
         return Answer(server, name, rtype, "TIMEOUT", error=f"no answer within {timeout:g}s")
@@ -227,6 +407,29 @@ async def _query(server: Server, name: str, rtype: str, timeout: float, *, recur
     except Exception as exc:  # malformed or hostile answers: dnspython's parse errors and anything else
         return Answer(server, name, rtype, "BADRESPONSE",
                       error=f"unreadable answer ({type(exc).__name__}: {visible(str(exc))[:120]})")
+
+
+_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_*-]{1,63}\.)*[A-Za-z0-9_*-]{1,63}")
+_TYPE_CODES: dict[str, bytes] = {}
+_EDNS_OPT = b"\x00" + (41).to_bytes(2, "big") + EDNS_PAYLOAD.to_bytes(2, "big") + b"\x00" * 4 + b"\x00\x00"
+
+
+def _query_wire(name: str, rtype: str, *, recursion: bool) -> tuple[bytes, bytes]:
+    """The query's wire form (id 0; the socket sets it) and its question section, lowercased for matching the
+    answer's. As dnspython's make_query(use_edns=0, payload=EDNS_PAYLOAD) builds it; a name that is not plain
+    letters, digits, '-', '_' and '*' labels goes through dnspython, which also says what is wrong with it."""
+    code = _TYPE_CODES.get(rtype)
+    if code is None:
+        code = _TYPE_CODES[rtype] = int(dns.rdatatype.from_text(rtype)).to_bytes(2, "big")
+    if len(name) <= 253 and _PLAIN_NAME.fullmatch(name):
+        qname = b"".join(len(label).to_bytes(1, "big") + label.encode() for label in name.split(".")) + b"\x00"
+        question = qname + code + b"\x00\x01"
+        header = b"\x00\x00" + (b"\x01\x00" if recursion else b"\x00\x00") + b"\x00\x01\x00\x00\x00\x00\x00\x01"
+        return header + question + _EDNS_OPT, question.lower()
+    query = dns.message.make_query(name + ".", rtype, use_edns=0, payload=EDNS_PAYLOAD, id=0,
+                                   flags=dns.flags.RD if recursion else 0)
+    wire = query.to_wire()
+    return wire, wire[12:len(wire) - len(_EDNS_OPT)].lower()
 
 
 def _answer(server: Server, name: str, rtype: str, response: dns.message.Message, *, recursion: bool) -> Answer:

@@ -15,7 +15,7 @@ from stackshift_cli.verify.answers import Answer, Verdict
 from stackshift_cli.verify.views import Settled, settle
 
 if TYPE_CHECKING:
-    from stackshift_cli.verify.lookup import Dns
+    from stackshift_cli.verify.lookup import Lookups
 
 Judged = tuple[Verdict, Settled | None]  # a verdict, and the answer it came from (for the notes beside it)
 
@@ -34,17 +34,17 @@ class Judging:
 
     domain: str
     records: tuple[DnsRecord, ...]
-    dns: Dns
+    dns: Lookups
     spf_include: str
     findings: Findings = field(default_factory=Findings)
 
 
-async def settled(dns: Dns, name: str, rtype: str) -> Settled | Verdict:
+async def settled(dns: Lookups, name: str, rtype: str) -> Settled | Verdict:
     """The answer every authoritative server of the zone agrees on, or the pending verdict that says why not."""
     return settle(await dns.observe(name, rtype))
 
 
-async def settled_txt(dns: Dns, name: str) -> Settled | Verdict:
+async def settled_txt(dns: Lookups, name: str) -> Settled | Verdict:
     """The TXT answer the authoritative servers agree on, its CNAME chain completed through the resolver (a key
     or a policy hosted by a service, out of the zone)."""
     found = await settled(dns, name, "TXT")
@@ -56,7 +56,7 @@ async def settled_txt(dns: Dns, name: str) -> Settled | Verdict:
     return replace(found, answer=answer)
 
 
-async def follow_cname(answer: Answer, dns: Dns) -> Answer | Verdict:
+async def follow_cname(answer: Answer, dns: Lookups) -> Answer | Verdict:
     """Complete a CNAME chain that leaves the zone through the resolver."""
     final = answer.final_name()
     if final == answer.name or answer.rrs(answer.type):
@@ -68,7 +68,7 @@ async def follow_cname(answer: Answer, dns: Dns) -> Answer | Verdict:
     return replace(answer, records=answer.records + rest.records)
 
 
-async def cname_chain(found: Settled | Verdict, target: str, dns: Dns) -> Answer | None:
+async def cname_chain(found: Settled | Verdict, target: str, dns: Lookups) -> Answer | None:
     """Where a CNAME to another name than `target` leads, through the resolver (looked up only then)."""
     from stackshift_cli.checks.cname import same_name
 

@@ -13,7 +13,8 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections import Counter
+from typing import Awaitable, Callable, Coroutine, Iterable, Sequence
 
 from stackshift_cli.domain import FAILED, VERIFIED, Domain
 from stackshift_cli.errors import ExitCode, NotFound, StackshiftError
@@ -111,7 +112,14 @@ class _Workers:
             else:
                 future.set_result(result)
 
-    def shutdown(self, grace: float = 0.0) -> None:
+    def call(self, fn: Callable[[], None]) -> None:
+        fn()
+
+    def shutdown(self, grace: float = 0.0, finish: Callable[[], None] = lambda: None) -> None:
+        try:
+            finish()
+        except Exception:
+            pass  # a failing clean-up must not hide why the run ended
         for _ in self._threads:
             self._queue.put(None)
         deadline = time.monotonic() + grace
@@ -140,7 +148,8 @@ class Schedule:
 
 @dataclass
 class Progress:
-    """What a display needs to know between checks."""
+    """What a display needs to know between checks, and what a run leaves: the results (kept when the run
+    re-checks, or when asked; otherwise each result goes to `on_result` and is not kept) and their tally."""
 
     results: dict[str, Domain]  # by id, in the order given
     round: int = 0  # 0 for the first check of every domain, then one per re-check
@@ -150,11 +159,34 @@ class Progress:
     stopped_on_failure: bool = False
     errors: int = 0  # checks that raised an unexpected error (with `isolate`)
     skipped: list[Domain] = field(default_factory=list)  # deleted while being checked (with `isolate`)
+    checked: int = 0  # results stored in this run (every round)
+    # (status, could not be checked) -> domains, as each domain's last result says
+    statuses: Counter = field(default_factory=Counter)
+
+    def exit_code(self) -> ExitCode:
+        """What exit_code() says of the domains' last results."""
+        last = {key for key, count in self.statuses.items() if count > 0}
+        if any(error for _, error in last):
+            return ExitCode.ERROR
+        if any(status == FAILED for status, _ in last):
+            return ExitCode.VERIFICATION_FAILED
+        if all(status == VERIFIED for status, _ in last):
+            return ExitCode.OK
+        return ExitCode.VERIFICATION_PENDING
 
 
 @dataclass
 class Runner:
-    """Checks domains in worker threads and hands each result to `save` in the calling thread.
+    """Checks domains concurrently and hands each result to `save` in the calling thread.
+
+    A check is either `check`, a function run in worker threads (at most `in_flight` at once), or `check_async`,
+    a coroutine run in one event loop in one worker thread (at most `in_flight` domains at once: hundreds, as
+    its lookups are bounded by the DNS session, not by threads). `start_round` is called before each round, in
+    the thread that runs the checks (a DNS session forgets the previous round's answers there).
+
+    Domains are taken from the iterable given as the run goes, and with `keep` (or a schedule, which re-checks
+    them) each domain's last result is kept in the Progress; otherwise it goes to `on_result` and only the
+    tally stays, so a run of any size holds a bounded number of domains.
 
     `check` must not touch anything the calling thread uses (the local store's SQLite connection is
     single-threaded); `save` stores a result and returns what was stored. With `isolate`, an unexpected error
@@ -163,12 +195,12 @@ class Runner:
     stored for it, and every other domain is still checked. With `isolate`, a domain deleted while it was being
     checked (NotFound from `check` or `save`) is dropped from the run and handed to `on_skip`.
 
-    Each check runs with a CheckControl (`current_check()` in its thread): with a schedule its deadline is the
-    run's, so a check in flight ends by --timeout; an interrupt (KeyboardInterrupt, errors.Terminated) cancels every
-    check in flight and the run re-raises at once, without waiting for them beyond STOP_GRACE.
+    Each check runs with a CheckControl (`current_check()` in its thread or task): with a schedule its deadline is
+    the run's, so a check in flight ends by --timeout; an interrupt (KeyboardInterrupt, errors.Terminated) cancels
+    every check in flight and the run re-raises at once, without waiting for them beyond STOP_GRACE.
     """
 
-    check: Callable[[Domain], Domain]
+    check: Callable[[Domain], Domain] | None = None
     save: Callable[[Domain], Domain] = lambda d: d
     schedule: Schedule | None = None  # None: check once
     fail_fast: bool = False
@@ -181,24 +213,36 @@ class Runner:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    check_async: Callable[[Domain], Awaitable[Domain]] | None = None
+    start_round: Callable[[], None] = lambda: None
+    finish: Callable[[], None] = lambda: None  # after the last round (or an interrupt), where start_round runs
+    keep: bool = True
 
-    def run(self, domains: Sequence[Domain], progress: Progress | None = None) -> Progress:
+    def __post_init__(self) -> None:
+        if (self.check is None) == (self.check_async is None):
+            raise TypeError("A Runner takes one check: `check` (threads) or `check_async` (an event loop).")
+
+    def run(self, domains: Iterable[Domain], progress: Progress | None = None) -> Progress:
         """Check every domain, and with a schedule re-check the unverified ones until done or timed out.
 
         Pass a Progress to keep the results checked so far when the run is interrupted (KeyboardInterrupt).
         """
         progress = progress or Progress({})
-        progress.results.update({d.id: d for d in domains})
+        keep = self.keep or self.schedule is not None
         if self.schedule is not None:
             progress.deadline = self.clock() + self.schedule.timeout
-        todo = list(domains)
-        workers = _Workers(min(self.in_flight, len(todo)))
-        controls: list[CheckControl] = []
+        workers: _Workers | _LoopWorkers = (_Workers(self.in_flight) if self.check_async is None
+                                            else _LoopWorkers(self.in_flight))
+        controls: set[CheckControl] = set()
+        todo: Iterable[Domain] = domains
         try:
-            while todo:
-                self._round(workers, todo, progress, controls)
+            while True:
+                workers.call(self.start_round)
+                self._round(workers, todo, progress, controls, keep)
+                if self.schedule is None or progress.deadline is None or progress.stopped_on_failure:
+                    break
                 todo = [d for d in progress.results.values() if d.status != VERIFIED]
-                if not todo or self.schedule is None or progress.deadline is None or progress.stopped_on_failure:
+                if not todo:
                     break
                 remaining = progress.deadline - self.clock()
                 latest = remaining - self.min_check_time  # the last moment a re-check can start and end in time
@@ -212,51 +256,75 @@ class Runner:
                 self.sleep(delay)
                 progress.next_check_at = None
         except BaseException:
-            for control in controls:
+            for control in list(controls):
                 control.cancel()
-            workers.shutdown(grace=STOP_GRACE)
+            workers.shutdown(grace=STOP_GRACE, finish=self.finish)
             raise
-        workers.shutdown()
+        workers.shutdown(finish=self.finish)
         return progress
 
-    def _round(self, workers: _Workers, todo: list[Domain], progress: Progress,
-               controls: list[CheckControl]) -> None:
-        controls.clear()
-        submitted: dict[Future, Domain] = {}
-        for domain in todo:
-            control = CheckControl(progress.deadline, self.clock)
-            controls.append(control)
-            submitted[workers.submit(self._checked, control, domain)] = domain
-        pending: set[Future] = set(submitted)
+    def _round(self, workers: _Workers | _LoopWorkers, todo: Iterable[Domain], progress: Progress,
+               controls: set[CheckControl], keep: bool) -> None:
+        """Check each domain of `todo` once, at most `in_flight` at a time, taking them from it as places free up."""
+        waiting = iter(todo)
+        submitted: dict[Future, tuple[Domain, CheckControl]] = {}
+        stopped = False
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while True:
+                while not stopped and len(submitted) < workers.size:
+                    domain = next(waiting, None)
+                    if domain is None:
+                        stopped = True
+                        break
+                    if keep:
+                        progress.results.setdefault(domain.id, domain)
+                    control = CheckControl(progress.deadline, self.clock)
+                    controls.add(control)
+                    submitted[self._submit(workers, control, domain)] = (domain, control)
+                if not submitted:
+                    return
+                done, _ = wait(submitted, return_when=FIRST_COMPLETED)
                 for future in done:
-                    domain = submitted[future]
+                    domain, control = submitted.pop(future)
+                    controls.discard(control)
                     checked = self._stored(future, domain, progress)
                     if checked is None:
                         progress.results.pop(domain.id, None)
                         continue
-                    old = progress.results.get(checked.id)
-                    progress.results[checked.id] = checked
-                    self.on_result(old, checked, progress)
+                    previous = progress.results.get(checked.id) if keep else None
+                    _tally(progress, previous if progress.round else None, checked)
+                    if keep:
+                        progress.results[checked.id] = checked
+                    self.on_result(previous if keep else domain, checked, progress)
                     if self.fail_fast and checked.status == FAILED:
                         progress.stopped_on_failure = True
                         return
         finally:
-            for future in pending:
+            for future, (_, control) in submitted.items():  # stopped early (fail-fast, an error): not waited for
                 future.cancel()
-            if pending:  # stopped early (fail-fast): the checks still running are not waited for
-                for control in controls:
-                    control.cancel()
+                control.cancel()
+                controls.discard(control)
+
+    def _submit(self, workers: _Workers | _LoopWorkers, control: CheckControl, domain: Domain) -> Future:
+        if isinstance(workers, _LoopWorkers):
+            return workers.submit(self._checked_async(control, domain))
+        return workers.submit(self._checked, control, domain)
 
     def _checked(self, control: CheckControl, domain: Domain) -> Domain:
         """In a worker thread: the check, with its control visible to it as current_check()."""
         token = _CURRENT.set(control)
         try:
+            assert self.check is not None
             return self.check(domain)
         finally:
             _CURRENT.reset(token)
+
+    async def _checked_async(self, control: CheckControl, domain: Domain) -> Domain:
+        """In the event loop: the check, with its control visible to it as current_check() (a task's context is
+        its own)."""
+        _CURRENT.set(control)
+        assert self.check_async is not None
+        return await self.check_async(domain)
 
     def _stored(self, future: Future, domain: Domain, progress: Progress) -> Domain | None:
         """The stored result of one check; (isolated) the domain as it was, carrying the error, or None when the
@@ -279,6 +347,63 @@ class Runner:
             progress.skipped.append(domain)
             self.on_skip(domain, exc)
             return None
+
+
+def _tally(progress: Progress, counted: Domain | None, result: Domain) -> None:
+    """Count `result` as its domain's last result, in place of `counted` (what an earlier round said of it)."""
+    if counted is not None:
+        progress.statuses[(counted.status, bool(counted.check_error))] -= 1
+    progress.statuses[(result.status, bool(result.check_error))] += 1
+    progress.checked += 1
+
+
+class _LoopWorkers:
+    """One event loop in a daemon thread that runs the checks' coroutines, `size` domains at a time (the Runner
+    submits no more). Like _Workers, it never keeps the process alive after an interrupt."""
+
+    def __init__(self, size: int) -> None:
+        import asyncio
+
+        self.size = max(1, size)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="verify-loop", daemon=True)
+        self._thread.start()
+
+    def submit(self, coroutine: Coroutine) -> Future:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run `fn` in the loop's thread and wait for it."""
+        async def run() -> None:
+            fn()
+
+        self.submit(run()).result()
+
+    def shutdown(self, grace: float = 0.0, finish: Callable[[], None] = lambda: None) -> None:
+        import asyncio
+
+        async def stop() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=grace)
+            try:
+                finish()
+            except Exception:
+                pass  # a failing clean-up must not hide why the run ended
+
+        if self.loop.is_running():
+            try:
+                self.submit(stop()).result(timeout=grace + 1.0)
+            except Exception:
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(grace + 1.0)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 def unchecked(domain: Domain, exc: BaseException) -> Domain:

@@ -86,14 +86,14 @@ def test_an_unexpected_error_in_one_domain_is_reported_on_it_and_the_others_are_
     broken = f"broken.{zone}"
     create(lab_cli, broken)
     create(lab_cli, f"other.{zone}")
-    real_check = LocalBackend.check
+    real_check = LocalBackend.check_async
 
-    def check(self, domain, **options):
+    async def check(self, domain, session):
         if domain.name == broken:
             raise RuntimeError("injected failure")
-        return real_check(self, domain, **options)
+        return await real_check(self, domain, session)
 
-    monkeypatch.setattr(LocalBackend, "check", check)
+    monkeypatch.setattr(LocalBackend, "check_async", check)
     result = lab_cli("domains", "verify", "--all", "--json")
     assert result.exit_code == 1
     by_name = {d["name"]: d for d in result.json()}
@@ -119,16 +119,16 @@ def test_a_domain_deleted_by_another_process_while_verify_all_checks_it_is_skipp
     doomed = f"doomed.{zone}"
     doomed_id = lab_cli("domains", "create", doomed, "--json").json()["id"]
     create(lab_cli, f"other.{zone}")
-    real_check = LocalBackend.check
+    real_check = LocalBackend.check_async
     deletions = []
 
-    def check(self, domain, **options):
-        checked = real_check(self, domain, **options)
+    async def check(self, domain, session):
+        checked = await real_check(self, domain, session)
         if domain.name == doomed:  # deleted by another stackshift while this one checks it
             deletions.append(run_process("domains", "delete", doomed, "--yes", env=lab_env(dnslab, isolated_env)))
         return checked
 
-    monkeypatch.setattr(LocalBackend, "check", check)
+    monkeypatch.setattr(LocalBackend, "check_async", check)
     result = lab_cli("domains", "verify", "--all", "--json")
     assert [d.exit_code for d in deletions] == [0]
     assert result.exit_code == 4, result.stderr  # the others' verdicts: verified and pending
@@ -148,12 +148,12 @@ def test_a_domain_deleted_while_verify_all_waits_is_not_checked_again(dnslab, zo
     records = create(lab_cli, zone)
     doomed = f"doomed.{zone}"
     create(lab_cli, doomed)
-    real_check = LocalBackend.check
+    real_check = LocalBackend.check_async
     checked_names: list[str] = []
 
-    def check(self, domain, **options):
+    async def check(self, domain, session):
         checked_names.append(domain.name)
-        checked = real_check(self, domain, **options)
+        checked = await real_check(self, domain, session)
         if domain.name == doomed:
             assert run_process("domains", "delete", doomed, "--yes", env=lab_env(dnslab, isolated_env)).exit_code == 0
         elif checked_names.count(zone) == 1:
@@ -161,7 +161,7 @@ def test_a_domain_deleted_while_verify_all_waits_is_not_checked_again(dnslab, zo
                 publish(dnslab, record)
         return checked
 
-    monkeypatch.setattr(LocalBackend, "check", check)
+    monkeypatch.setattr(LocalBackend, "check_async", check)
     result = lab_cli("domains", "verify", "--all", "--wait", "--interval", "1s", "--timeout", "60s")
     assert result.exit_code == 0, result.stderr
     assert checked_names.count(doomed) == 1 and checked_names.count(zone) == 2
