@@ -25,6 +25,7 @@ import dns.rdatatype
 
 from stackshift_cli.escape import visible
 from stackshift_cli.verify import DEFAULT_CONCURRENCY
+from stackshift_cli.verify import wire as wire_reader
 from stackshift_cli.verify.answers import Answer, Observation, Rr, Server, Soa, Zone
 
 EDNS_PAYLOAD = 1232  # the DNS Flag Day 2020 size: large enough for a 2048-bit DKIM key, small enough not to fragment
@@ -392,6 +393,10 @@ async def _query(sockets: _Sockets, server: Server, name: str, rtype: str, timeo
     try:
         async with asyncio.timeout(timeout):  # the UDP query and its TCP retry together, not each
             data = await sockets.exchange(server, wire, question)
+            if not data[2] & 0x02:  # not truncated
+                quick = wire_reader.read(data)
+                if quick is not None:
+                    return _quick_answer(server, name, rtype, quick, recursion=recursion)
             response = dns.message.from_wire(data)
             if response.flags & dns.flags.TC:
                 query = dns.message.from_wire(wire)
@@ -430,6 +435,47 @@ def _query_wire(name: str, rtype: str, *, recursion: bool) -> tuple[bytes, bytes
                                    flags=dns.flags.RD if recursion else 0)
     wire = query.to_wire()
     return wire, wire[12:len(wire) - len(_EDNS_OPT)].lower()
+
+
+def _quick_answer(server: Server, name: str, rtype: str, message: wire_reader.Message, *, recursion: bool
+                  ) -> Answer:
+    """What _answer makes of dnspython's parse, from verify.wire's lighter one."""
+    rcode = _RCODE_TEXT.get(message.rcode) or dns.rcode.to_text(dns.rcode.Rcode.make(message.rcode))
+    soa_set = next((rrset for rrset in message.authority if rrset.type == wire_reader.SOA), None)
+    soa = None
+    if soa_set is not None:
+        first = soa_set.rdatas[0]
+        soa = Soa(soa_set.owner, first[2], soa_set.ttl, first[6])
+    authoritative = bool(message.flags & 0x0400)
+    answer = Answer(
+        server, name, rtype, rcode, tuple(rr for rrset in message.answer for rr in _quick_rrs(rrset)), soa,
+        additional=tuple(rr for rrset in message.additional for rr in _quick_rrs(rrset)),
+        authority_ns=tuple(target for rrset in message.authority if rrset.type == wire_reader.NS
+                           for target in rrset.rdatas),
+        authoritative=authoritative,
+    )
+    if not recursion and not authoritative and rcode in ("NOERROR", "NXDOMAIN"):
+        referral = next((rrset.owner for rrset in message.authority if rrset.type == wire_reader.NS), None)
+        return replace(answer, rcode="NOTAUTH", error="not authoritative for the zone", referral=referral)
+    return answer
+
+
+def _quick_rrs(rrset: wire_reader.RRset) -> list[Rr]:
+    owner, ttl, rtype = rrset.owner, rrset.ttl, wire_reader.TYPE_NAMES[rrset.type]
+    if rrset.type in (wire_reader.TXT, wire_reader.SPF):
+        result = []
+        for raw in rrset.rdatas:
+            strings = tuple(s.decode("utf-8", errors="surrogateescape") for s in raw)
+            result.append(Rr(owner, rtype, ttl, "".join(strings), strings))
+        return result
+    if rrset.type == wire_reader.MX:
+        return [Rr(owner, rtype, ttl, exchange, priority=preference) for preference, exchange in rrset.rdatas]
+    if rrset.type == wire_reader.SOA:
+        return [Rr(owner, rtype, ttl, str(soa[2])) for soa in rrset.rdatas]
+    return [Rr(owner, rtype, ttl, text) for text in rrset.rdatas]  # A, NS, CNAME, PTR, DNAME
+
+
+_RCODE_TEXT = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
 def _answer(server: Server, name: str, rtype: str, response: dns.message.Message, *, recursion: bool) -> Answer:
