@@ -109,26 +109,33 @@ class Lookups:
 
     # ------------------------------------------------------------ memoised entry points
 
-    def _once(self, key: tuple, name: str, factory: Callable[[], Awaitable]) -> Awaitable:
+    def _once(self, key: tuple, name: str, factory: Callable[[], Awaitable],
+              waiting: tuple[str, str, str] | None = None) -> Awaitable:
+        """The memoised answer for `key`: made by `factory` the first time it is asked for. `waiting` names what
+        an unanswered shared query is, for awaited()."""
         if self.domain is not None and _at_or_below(name, self.domain):
             future = self._own.get(key)
             if future is None:
                 future = self._own[key] = asyncio.ensure_future(factory())
-        else:
-            future = self.dns._shared_once(key, factory)
-        # Shielded: one caller giving up (a cancelled task) must not cancel the answer others share.
+            return future  # only this domain's check awaits it, and that check is stopped whole or not at all
+        future = self.dns._shared_once(key, factory)
+        if future.done():
+            return future
+        if waiting is not None:
+            self._count(waiting, 1)
+            future.add_done_callback(lambda _: self._count(waiting, -1))
+        # Shielded: one domain's check giving up (a cancelled task) must not cancel the answer others share.
         return asyncio.shield(future)
 
     async def resolve(self, name: str, rtype: str) -> Answer:
         """The configured resolvers' answer (RD=1): the first resolver that answers decides."""
-        return await self._waiting(("resolve", name, rtype), self.resolvers[0], name, rtype,
-                                   self._once(("resolve", name, rtype), name, lambda: self._resolve(name, rtype)))
+        return await self._once(("resolve", name, rtype), name, lambda: self._resolve(name, rtype),
+                                (self.resolvers[0].label, name, rtype))
 
     async def query(self, server: Server, name: str, rtype: str) -> Answer:
         """One server's authoritative answer (RD=0)."""
-        return await self._waiting(("query", server, name, rtype), server, name, rtype,
-                                   self._once(("query", server, name, rtype), name,
-                                              lambda: self.dns._send(server, name, rtype, recursion=False)))
+        return await self._once(("query", server, name, rtype), name,
+                                lambda: self._ask(server, name, rtype, recursion=False), (server.label, name, rtype))
 
     async def zone(self, name: str, depth: int = MAX_ZONE_DEPTH) -> Zone:
         """The zone holding `name`, found through the resolver: the NS set at the name, or the SOA owner of a
@@ -148,20 +155,25 @@ class Lookups:
 
     # ------------------------------------------------------------ implementations
 
-    async def _waiting(self, key: tuple, server: Server, name: str, rtype: str, awaitable: Awaitable) -> Answer:
+    async def _ask(self, server: Server, name: str, rtype: str, *, recursion: bool) -> Answer:
         what = (server.label, name, rtype)
-        self._in_flight[what] = self._in_flight.get(what, 0) + 1
+        self._count(what, 1)
         try:
-            return await awaitable
+            return await self.dns._send(server, name, rtype, recursion=recursion)
         finally:
-            self._in_flight[what] -= 1
-            if not self._in_flight[what]:
-                del self._in_flight[what]
+            self._count(what, -1)
+
+    def _count(self, what: tuple[str, str, str], change: int) -> None:
+        count = self._in_flight.get(what, 0) + change
+        if count > 0:
+            self._in_flight[what] = count
+        else:
+            self._in_flight.pop(what, None)
 
     async def _resolve(self, name: str, rtype: str) -> Answer:
         failures: list[Answer] = []
         for server in self.resolvers:
-            answer = await self.dns._send(server, name, rtype, recursion=True)
+            answer = await self._ask(server, name, rtype, recursion=True)
             if not answer.transient:
                 return answer
             failures.append(answer)
@@ -347,11 +359,13 @@ class _Sockets:
                 sock.transport.close()
 
     async def _socket(self, server: Server) -> _Socket:
-        pool = self._open.setdefault((server.address, server.port), [])
-        pool[:] = [s for s in pool if s.transport is not None and s.used < QUERIES_PER_SOCKET]
+        pool = self._open.get((server.address, server.port))
+        if pool is None:
+            pool = self._open[(server.address, server.port)] = []
         for sock in pool:
-            if len(sock.waiting) < SOCKET_DEPTH:
+            if len(sock.waiting) < SOCKET_DEPTH and sock.used < QUERIES_PER_SOCKET and sock.transport is not None:
                 return sock
+        pool[:] = [s for s in pool if s.transport is not None and s.used < QUERIES_PER_SOCKET]
         loop = asyncio.get_running_loop()
         _, sock = await loop.create_datagram_endpoint(_Socket, remote_addr=(server.address, server.port))
         try:
