@@ -29,6 +29,8 @@ _stackshift() {
         'domains verify:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains verify:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains verify:--nameserver') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains verify:--concurrency') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains verify:--shard') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         ':domains'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
         'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify') path="${path:+$path }$word" ;;
         'config:path'|'config:list'|'config:get'|'config:set'|'config:unset') path="${path:+$path }$word" ;;
@@ -52,6 +54,8 @@ _stackshift() {
         'domains verify:--timeout') :; return ;;
         'domains verify:--interval') :; return ;;
         'domains verify:--nameserver') :; return ;;
+        'domains verify:--concurrency') :; return ;;
+        'domains verify:--shard') :; return ;;
     esac
     if [[ $cur == -* ]]; then
         case "$path" in
@@ -62,7 +66,7 @@ _stackshift() {
         'domains list') COMPREPLY=($(compgen -W '--status --json --help -h' -- "$cur")) ;;
         'domains show') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'domains delete') COMPREPLY=($(compgen -W '--yes -y --json --help -h' -- "$cur")) ;;
-        'domains verify') COMPREPLY=($(compgen -W '--all --wait --timeout --interval --fail-fast --nameserver --json --help -h' -- "$cur")) ;;
+        'domains verify') COMPREPLY=($(compgen -W '--all --wait --timeout --interval --fail-fast --nameserver --concurrency --shard --json --help -h' -- "$cur")) ;;
         'config') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
         'config path') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'config list') COMPREPLY=($(compgen -W '--all --json --help -h' -- "$cur")) ;;

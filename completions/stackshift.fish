@@ -14,7 +14,7 @@ function __stackshift_state
             continue
         end
         switch "$path:$word"
-            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver'
+            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver' 'domains verify:--concurrency' 'domains verify:--shard'
                 set skip 1
             case ':domains' ':config' ':auth' ':completion' 'domains:create' 'domains:records' 'domains:list' 'domains:show' 'domains:delete' 'domains:verify' 'config:path' 'config:list' 'config:get' 'config:set' 'config:unset' 'auth:login' 'auth:status' 'auth:logout'
                 set path (string trim -- "$path $word")
@@ -99,6 +99,8 @@ complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l timeout -x -d 
 complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l interval -x -d 'First delay between checks with --wait (backs off to 60s).'
 complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l fail-fast -d 'Stop at the first failed verdict (exit 3).'
 complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l nameserver -x -d 'Resolver to query (repeatable; default: the system\'s).'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l concurrency -x -d 'Most DNS queries in flight at once (default 256).'
+complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l shard -x -d 'With --all: only the I-th of N partitions of the domains (by id, 0-based).'
 complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l json -d 'Print JSON and nothing else on stdout.'
 complete -c stackshift -n "__stackshift_at 'domains verify:*'" -l help -s h -d 'Show this message and exit.'
 complete -c stackshift -n "__stackshift_at 'domains verify:0'" -a '(__stackshift_dynamic domains)'

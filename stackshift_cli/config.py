@@ -1,51 +1,42 @@
-"""Paths, the TOML config file, profiles, and value precedence: flags > environment > file > defaults."""
+"""Paths, the TOML config file, profiles, and value precedence: flags > environment > file > defaults.
+
+The paths, the file, the precedence and the keys that choose the backend live in configfile.py (TAB reads them
+without this module); this one adds every other key, with its parser.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
-from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.checks import SENDING_KEYS, SendingKey
-from stackshift_cli.errors import ConfigError, UsageError
+from stackshift_cli.configfile import (  # noqa: F401  (re-exported: config is where the rest of stackshift looks)
+    API_KEY,
+    API_URL,
+    APP_NAME,
+    BACKEND,
+    DEFAULT_API_URL,
+    DEFAULT_PROFILE,
+    ConfigFile,
+    Key,
+    ProfileSettings,
+    check_type as _check_type,
+    choice as _choice,
+    config_dir,
+    config_file,
+    data_dir,
+    is_loopback_host,
+    shown_url,
+    unknown_key,
+    validate_profile_name,
+)
+from stackshift_cli.configfile import PROFILE_NAME as _PROFILE_NAME  # noqa: F401
+from stackshift_cli.errors import UsageError
 from stackshift_cli.escape import quoted
 
-APP_NAME = "stackshift"
-DEFAULT_PROFILE = "default"
-DEFAULT_API_URL = "https://api.stackshift.dev"
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 MAX_DURATION_S = 3650 * 86400.0  # ten years: longer is a typo, and would overflow dates
-
-
-# ---------------------------------------------------------------- paths
-
-
-def config_dir() -> Path:
-    env = os.environ.get("STACKSHIFT_CONFIG_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir(APP_NAME))
-
-
-def data_dir() -> Path:
-    env = os.environ.get("STACKSHIFT_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME))
-
-
-def config_file() -> Path:
-    return config_dir() / "config.toml"
 
 
 # ---------------------------------------------------------------- value types
@@ -89,6 +80,8 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     elif raw.count(":") == 1:
         host, port_text = raw.split(":")
         port = int(port_text) if port_text.isdigit() else -1
+    import ipaddress
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -115,79 +108,6 @@ def parse_nameservers(value: str | list[str]) -> list[tuple[str, int]]:
 
 
 # ---------------------------------------------------------------- known keys
-
-
-@dataclass(frozen=True)
-class Key:
-    """A config key: how to read a value the user typed, its default, and whether it is secret."""
-
-    name: str
-    help: str
-    parse: Callable[[str], Any] = str
-    default: Any = None
-    env: str | None = None
-    secret: bool = False
-    types: tuple[type, ...] = (str,)  # what the config file may hold for it (TOML types)
-
-
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        value = str(text).strip().lower()
-        if value not in allowed:
-            raise UsageError(f"'{text}' is not one of: {', '.join(allowed)}.")
-        return value
-
-    return parse
-
-
-def _url(text: str) -> str:
-    """The API's base URL: https, or http on this machine only (the key must never travel in cleartext), and no
-    user name or password in it (they would show in output and logs; the key goes in api.key)."""
-    from urllib.parse import urlsplit
-
-    raw = str(text).strip()
-    shown = shown_url(raw)
-    if "@" in raw:
-        raise UsageError(f"The API URL {shown} has a user name or password in it; stackshift does not accept "
-                         "credentials in a URL, where they would show in output and logs.",
-                         hint="Remove them: the API key goes in api.key (`stackshift auth login`) "
-                              "or STACKSHIFT_API_KEY.")
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number from 0 to 65535)
-    except ValueError:
-        parts = None
-    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
-            or any(c.isspace() or not c.isprintable() for c in raw)):
-        raise UsageError(f"'{shown}' is not an http(s) URL.", hint="For example https://api.stackshift.dev.")
-    if parts.query or parts.fragment:
-        raise UsageError(f"'{shown}' has a query or a fragment; the API URL is a base URL such as "
-                         "https://api.stackshift.dev.")
-    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
-        raise UsageError(f"'{shown}' is refused: over plain http the API key would travel in cleartext.",
-                         hint="Use https://, or http:// only for an API on this machine (localhost, 127.0.0.0/8, ::1).")
-    return raw.rstrip("/")
-
-
-def is_loopback_host(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: a host whose traffic never leaves this machine."""
-    name = host.lower().rstrip(".")
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def shown_url(text: str, limit: int = 100) -> str:
-    """A URL as a message shows it: without anything before an '@' in its authority (a user name, a password),
-    escaped and shortened."""
-    from stackshift_cli.escape import quoted
-
-    value = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*:)?//.*@", lambda m: f"{m.group(1) or ''}//…@", str(text).strip(),
-                   flags=re.DOTALL)
-    return quoted(value, limit)
 
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb|kib|mib|gib)?", re.IGNORECASE)
@@ -306,10 +226,9 @@ def _sending_key(key: SendingKey) -> Key:
 KEYS: dict[str, Key] = {
     k.name: k
     for k in (
-        Key("backend", "Where domains live: local (this machine) or api (your StackShift account).",
-            _choice(*BACKENDS), None, "STACKSHIFT_BACKEND"),
-        Key("api.url", "Base URL of the StackShift API.", _url, DEFAULT_API_URL, "STACKSHIFT_API_URL"),
-        Key("api.key", "API key (set it with `stackshift auth login`).", str, None, "STACKSHIFT_API_KEY", True),
+        BACKEND,
+        API_URL,
+        API_KEY,
         Key("api.timeout", "How long one API request may take in all (connecting, sending, reading the answer).",
             _duration_up_to(600, "an API request"), "30s", types=_TIMES),
         Key("api.max_response_bytes", "Largest API answer stackshift reads, in bytes (10MB, 512KB accepted).",
@@ -327,37 +246,10 @@ KEYS: dict[str, Key] = {
 }
 
 
-_TOML_KINDS = {str: "text", int: "a whole number", float: "a number", list: "a list", bool: "true or false",
-               dict: "a table"}
-
-
-def _check_type(key: Key, raw: Any) -> None:
-    """A value from the config file is of a TOML type the key takes (`dkim_selector = 5` is not a selector)."""
-    kind = bool if isinstance(raw, bool) else next((t for t in _TOML_KINDS if isinstance(raw, t)), None)
-    if kind in key.types and (kind is not list or all(isinstance(item, str) for item in raw)):
-        return
-    if kind is list:
-        shown = "a list that holds more than text"
-    else:
-        shown = _TOML_KINDS[kind] if kind is not None else type(raw).__name__
-    wanted = " or ".join(_TOML_KINDS[t] for t in key.types)
-    raise UsageError(f"it is {shown}, but {key.name} takes {wanted}.",
-                     hint=f"Fix it with `stackshift config set {key.name} VALUE`, or in the config file.")
-
-
 def known_key(name: str) -> Key:
     if name not in KEYS:
-        raise UsageError(
-            f"'{name}' is not a config key.",
-            hint="Run `stackshift config list --all` to see every key.",
-        )
+        raise unknown_key(name)
     return KEYS[name]
-
-
-def validate_profile_name(name: str) -> str:
-    if not isinstance(name, str) or not _PROFILE_NAME.fullmatch(name):
-        raise UsageError(f"'{name}' is not a valid profile name.", hint="Use letters, digits, '-', '_' and '.'.")
-    return name
 
 
 def redact(value: Any) -> str:
@@ -366,173 +258,14 @@ def redact(value: Any) -> str:
     return "****" + text[-4:] if len(text) > 8 else "****"
 
 
-# ---------------------------------------------------------------- the file
-
-
-class ConfigFile:
-    """The config file: `[profiles.NAME]` tables holding nested keys (`[profiles.work.api]`)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or config_file()
-        self._data: dict[str, Any] | None = None
-
-    def load(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = self._read()
-        return self._data
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the config file {self.path}: {exc.strerror}.") from None
-        import tomllib
-
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"The config file {self.path} is not valid TOML ({exc}).",
-                hint="Fix it by hand or move it aside; stackshift will not overwrite it.",
-            ) from None
-        if not isinstance(data.get("profiles", {}), dict):
-            raise ConfigError(f"The config file {self.path} has a 'profiles' entry that is not a table.")
-        return data
-
-    def profiles(self) -> list[str]:
-        return sorted(self.load().get("profiles", {}))
-
-    def profile_values(self, profile: str) -> dict[str, Any]:
-        """The profile's keys as flat dotted names."""
-        table = self.load().get("profiles", {}).get(profile, {})
-        return dict(_flatten(table)) if isinstance(table, dict) else {}
-
-    def get(self, profile: str, key: str) -> Any:
-        """The value the file holds for `key` (dotted) in `profile`, or None; a value where a table belongs (or
-        the other way round) is reported, naming the key."""
-        node: Any = self.load().get("profiles", {})
-        path = ["profiles", profile, *key.split(".")]
-        for depth, part in enumerate(path[1:], start=1):
-            if not isinstance(node, dict):
-                raise self._not_a_table(path[:depth], node)
-            if part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def set(self, profile: str, key: str, value: Any) -> None:
-        data = self.load()
-        table: Any = data.setdefault("profiles", {})
-        path = ["profiles", profile, *key.split(".")]
-        for depth, part in enumerate(path[1:-1], start=1):
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise self._not_a_table(path[:depth + 1], table)
-        if isinstance(table.get(path[-1]), dict):
-            raise ConfigError(f"In the config file {self.path}, {'.'.join(path)} is a table, not a value; "
-                              "stackshift will not replace it.", hint="Fix it by hand, or remove it.")
-        table[path[-1]] = value
-        self._write(data)
-
-    def _not_a_table(self, path: list[str], value: Any) -> ConfigError:
-        return ConfigError(f"In the config file {self.path}, {quoted('.'.join(path))} is {quoted(repr(value), 40)}, "
-                           "where a table of keys belongs.", hint="Fix it by hand, or remove that line.")
-
-    def unset(self, profile: str, key: str) -> bool:
-        data = self.load()
-        table = data.get("profiles", {}).get(profile, {})
-        *parents, leaf = key.split(".")
-        chain = [table]
-        for part in parents:
-            table = table.get(part, {}) if isinstance(table, dict) else {}
-            chain.append(table)
-        if not isinstance(table, dict) or leaf not in table:
-            return False
-        del table[leaf]
-        for parent, part in zip(reversed(chain[:-1]), reversed(parents)):  # drop tables left empty
-            if parent.get(part) == {}:
-                del parent[part]
-        self._write(data)
-        return True
-
-    def _write(self, data: dict[str, Any]) -> None:
-        import tomli_w
-
-        from stackshift_cli.files import write_private_file
-
-        try:
-            write_private_file(self.path, tomli_w.dumps(data).encode("utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"Cannot write the config file {self.path}: {exc.strerror}.") from None
-
-
-def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            items.extend(_flatten(value, name + "."))
-        else:
-            items.append((name, value))
-    return items
-
-
 # ---------------------------------------------------------------- effective settings
 
 
-class Settings:
-    """Effective values for one profile: command-line overrides > environment > file > defaults."""
+class Settings(ProfileSettings):
+    """Effective values of every config key (KEYS) for one profile: command-line overrides > environment > file >
+    defaults (configfile.ProfileSettings)."""
 
-    def __init__(self, profile: str, file: ConfigFile | None = None, overrides: dict[str, Any] | None = None):
-        self.profile = validate_profile_name(profile)
-        self.file = file or ConfigFile()
-        self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-
-    def source(self, name: str) -> str:
-        key = known_key(name)
-        if name in self.overrides:
-            return "flag"
-        if key.env and os.environ.get(key.env):
-            return f"env {key.env}"
-        if self.file.get(self.profile, name) is not None:
-            return "file"
-        return "default"
-
-    def get(self, name: str) -> Any:
-        """The effective value, parsed and checked; a bad value names where it came from."""
-        key = known_key(name)
-        origin = self.source(name)
-        if origin == "default":
-            return key.default
-        if origin == "flag":
-            raw = self.overrides[name]
-        elif origin == "file":
-            raw = self.file.get(self.profile, name)
-        else:
-            raw = os.environ[key.env]  # type: ignore[index]
-        try:
-            _check_type(key, raw)
-            return key.parse(raw)
-        except UsageError as exc:
-            where = {"file": f"the config file ({self.file.path}, profile {self.profile})"}.get(origin, origin)
-            raise UsageError(f"Invalid value for {name} from {where}: {exc.message}", hint=exc.hint) from None
-
-    def require_profile(self) -> None:
-        """The profile exists: `default` always does, any other one once the config file has a table for it."""
-        if self.profile == DEFAULT_PROFILE:
-            return
-        profiles = self.file.profiles()
-        if self.profile in profiles:
-            return
-        known = [DEFAULT_PROFILE, *(p for p in profiles if p != DEFAULT_PROFILE)]
-        shown = ", ".join(quoted(p, 40) for p in known[:10]) + (", …" if len(known) > 10 else "")
-        raise UsageError(
-            f"There is no profile {quoted(self.profile)} in {self.file.path}; the profiles are: {shown}.",
-            hint=f"Check --profile or STACKSHIFT_PROFILE, or create it with `stackshift --profile "
-                 f"{quoted(self.profile, 64)} config set KEY VALUE` or `… auth login`.",
-        )
+    keys = KEYS
 
     def sending_profile(self):
         from stackshift_cli.records import SendingProfile

@@ -1,4 +1,5 @@
-"""The sender domain and its DNS records, the status vocabulary, and the aggregate rule (pure, no I/O)."""
+"""The sender domain and its DNS records, the status vocabulary (from statuses.py), and the aggregate rule (pure,
+no I/O)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,15 @@ from stackshift_cli.checks import CHECK_FIELDS, PURPOSES
 from stackshift_cli.errors import InvalidApiData, InvalidDomainName
 from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS, is_id
-
-# Domain status (product documentation vocabulary; do not rename).
-PENDING = "pending"
-VERIFIED = "verified"
-FAILED = "failed"
-DISABLED = "disabled"
-# Record and check status.
-MISSING = "missing"
-
-DOMAIN_STATUSES = (PENDING, VERIFIED, FAILED, DISABLED)
-RECORD_STATUSES = (MISSING, PENDING, VERIFIED, FAILED)
+from stackshift_cli.statuses import (  # noqa: F401  (the status vocabulary, re-exported beside the model)
+    DISABLED,
+    DOMAIN_STATUSES,
+    FAILED,
+    MISSING,
+    PENDING,
+    RECORD_STATUSES,
+    VERIFIED,
+)
 
 # Record purposes (the record's `purpose` in JSON). The checks registry (checks/__init__.py) knows every one,
 # and which domain field carries each check's status; these names are for code that means one of them.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import TypeGuard
-from urllib.parse import urlsplit
 
 from stackshift_cli.errors import InvalidDomainName
 from stackshift_cli.escape import quoted
@@ -96,6 +94,8 @@ def looks_like_id(ref: str) -> bool:
 def _reject_shapes(text: str) -> None:
     """Reject inputs that are something else than a domain name, suggesting the name inside them."""
     if "://" in text or text.lower().startswith(("http:", "https:")):
+        from urllib.parse import urlsplit
+
         host = urlsplit(text if "://" in text else "//" + text.split(":", 1)[1]).hostname
         hint = f"Did you mean '{quoted(host)}'?" if host else "Give only the domain name, such as example.com."
         raise InvalidDomainName(f"'{quoted(text)}' is a URL, not a domain name.", hint=hint)
@@ -113,9 +113,13 @@ def _reject_shapes(text: str) -> None:
             f"'{quoted(text)}' contains '/'; give only the domain name.",
             hint=f"Did you mean '{quoted(text.split('/', 1)[0])}'?" if "." in text.split("/", 1)[0] else None,
         )
-    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    candidate = (text[1:-1] if text.startswith("[") and text.endswith("]") else text).split("%", 1)[0]
+    if ":" not in candidate and candidate.strip("0123456789."):
+        return  # neither IPv6 (it has a colon) nor IPv4 (digits and dots only): no need to ask ipaddress
+    import ipaddress
+
     try:
-        ipaddress.ip_address(candidate.split("%", 1)[0])
+        ipaddress.ip_address(candidate)
     except ValueError:
         return
     raise InvalidDomainName(f"'{quoted(text)}' is an IP address; a sender domain is a domain name.")

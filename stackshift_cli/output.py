@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO
 
-from stackshift_cli.checks import REGISTRY, label as checks_label
-from stackshift_cli.domain import CHECK_FIELDS, DnsRecord, Domain, format_time
 from stackshift_cli.escape import visible
 from stackshift_cli.names import to_unicode
 
@@ -26,7 +23,15 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.progress import Progress as ProgressBar
 
+    from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.verify.wait import Progress
+
+
+def checks_label(purpose: str | None) -> str:
+    """checks.label, imported when a label is shown: `domains list` starts without the checks registry."""
+    from stackshift_cli.checks import label
+
+    return label(purpose)
 
 RECORD_FORMATS = ("table", "json", "plain", "zone", "csv")
 ZONE_TTL = 3600
@@ -227,41 +232,88 @@ class Ui:
         self._records_table(list(domain.records))
         self.info(f"Full values: stackshift domains records {domain.name}")
 
-    def domain_list(self, domains: list[Domain]) -> None:
+    def domain_list(self, domains: Iterable[Domain]) -> None:
+        """Domains as `domains list` shows them (see listing)."""
+        self.listing(d.to_json() for d in domains)
+
+    def listing(self, domains: Iterable[Mapping[str, Any]]) -> None:
+        """`domains list`: each domain's JSON object (Domain.to_json; "records" only needed for --json), written as
+        it comes, so any number of domains is listed in bounded memory.
+
+        --json: a JSON array of the objects, indented like every --json output (see json_lines for a script's).
+        Piped: a tab-separated row per domain. On a terminal: a table of aligned columns, whatever the number of
+        rows."""
         if self.json:
-            self.emit_json([d.to_json() for d in domains])
+            items = iter(domains)
+            first = next(items, None)
+            if first is None:
+                self.line("[]")
+            else:
+                self._lines(_joined(_indented_item(first), map(_indented_item, items)))
             return
-        columns = [k for k in REGISTRY if k.status_field]  # one column per check status (checks registry)
-        header = ["NAME", "STATUS", *(k.column or k.label.upper() for k in columns), "CREATED", "LAST CHECKED"]
-        rows = [
-            [d.name, d.status, *(d.check_status(k.status_field) for k in columns if k.status_field),
-             format_time(d.created_at) or "-", format_time(d.last_checked_at) or "never"]
-            for d in domains
-        ]
+        rows = _list_rows(domains)
         if not self.stdout_tty:
-            for row in rows:
-                self.line(tsv(*row))
+            self._lines(tsv(*row) for row in rows)
             return
-        if not rows:
+        self._list_table(rows)
+
+    def json_lines(self, lines: Iterable[str]) -> None:
+        """A JSON array of objects given as compact JSON text (`json.dumps(obj, ensure_ascii=False)`), one per line
+        between `[` and `]`: what --json prints to a script, written as it comes. Indenting, which only people need,
+        runs in Python at several times the cost of json's C encoder. The text is made safe like json_text's."""
+        items = iter(lines)
+        first = next(items, None)
+        if first is None:
+            self.line("[]")
+            return
+        self._lines(_joined(_json_safe(first), map(_json_safe, items)))
+
+    def _lines(self, lines: Iterable[str]) -> None:
+        """Lines of data, written in blocks (one write per line costs more than making the line)."""
+        block: list[str] = []
+        for line in lines:
+            block.append(line)
+            if len(block) == 256:
+                self.stdout.write("\n".join(block) + "\n")
+                block.clear()
+        if block:
+            self.stdout.write("\n".join(block) + "\n")
+
+    def _list_table(self, rows: Iterable[list[Any]]) -> None:
+        """Aligned columns with a header: as fast for 100,000 rows as for 3 (a Rich table of that size takes
+        minutes), every cell escaped (escape.visible), statuses coloured."""
+        from stackshift_cli.checks import REGISTRY
+
+        shown = []
+        for name, *rest in rows:
+            label = str(name)
+            unicode_name = to_unicode(label)
+            shown.append([visible(label if unicode_name == label else f"{label} ({unicode_name})"),
+                          *(visible(str(cell)) for cell in rest)])
+        if not shown:
             self.info("No domains yet. Create one with `stackshift domains create example.com`.")
             return
-        from rich.table import Table
+        header = ["NAME", "STATUS", *(k.column or k.label.upper() for k in REGISTRY if k.status_field), "CREATED",
+                  "LAST CHECKED"]
+        widths = [max(map(_cell_width, column)) for column in zip(header, *shown)]
+        statuses = range(1, len(header) - 2)
 
-        table = Table(show_lines=False, expand=False)
-        for column in header:
-            table.add_column(column, no_wrap=True)
-        for row in rows:
-            label = row[0] if to_unicode(row[0]) == row[0] else f"{row[0]} ({to_unicode(row[0])})"
-            statuses, times = row[1:-2], row[-2:]
-            table.add_row(_escape(label), *(self.status_text(c) for c in statuses), *(_escape(t) for t in times))
-        self.console().print(table)
+        def line(cells: list[str], bold: bool = False) -> str:
+            out = []
+            for index, cell in enumerate(cells):
+                pad = " " * (widths[index] - _cell_width(cell)) if index < len(cells) - 1 else ""
+                style = "bold" if bold else (_STATUS_STYLE.get(cell) if index in statuses else None)
+                out.append(self._paint(cell, style, self.stdout) + pad if style else cell + pad)
+            return "  ".join(out)
 
-
+        self._lines([line(header, bold=True), *(line(cells) for cells in shown)])
 def _met_word(met: bool | None) -> str:
     return "unknown" if met is None else ("yes" if met else "no")
 
 
 def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str]]:
+    from stackshift_cli.domain import CHECK_FIELDS, format_time
+
     unicode_name = to_unicode(domain.name)
     fields = [("id", domain.id), ("name", domain.name)]
     if unicode_name != domain.name:
@@ -293,10 +345,56 @@ def tsv(*fields: object) -> str:
 def json_text(data: Any) -> str:
     """JSON as printed: control characters are escaped by json itself; DEL, C1 controls and the characters that
     reorder or break lines on a terminal are escaped here too (still valid JSON)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, indent=2, ensure_ascii=False))
+    import json
+
+    return _json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _json_safe(text: str) -> str:
+    """`text` with _JSON_UNSAFE escaped (only DEL among them is ASCII: plain ASCII text is looked at no further)."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _indented_item(data: Mapping[str, Any]) -> str:
+    """One element of an array as json.dumps(array, indent=2) writes it."""
+    return "  " + json_text(data).replace("\n", "\n  ")  # every line break in it is json's own (strings escape them)
+
+
+def _joined(first: str, rest: Iterable[str]) -> Iterator[str]:
+    """The lines of a JSON array of already encoded elements, laid out as json.dumps(array, indent=2) does:
+    `[`, the elements separated by `,` at the end of a line, `]`."""
+    yield "["
+    previous = first
+    for item in rest:
+        yield previous + ","
+        previous = item
+    yield previous
+    yield "]"
+
+
+def _list_rows(domains: Iterable[Mapping[str, Any]]) -> Iterator[list[Any]]:
+    """A table row per domain JSON object: name, status, each check's status (checks registry), created, last
+    checked (`never`)."""
+    from stackshift_cli.checks import REGISTRY
+
+    fields = [k.status_field for k in REGISTRY if k.status_field]
+    for data in domains:
+        yield [data["name"], data["status"], *(data[f] for f in fields), data["createdAt"] or "-",
+               data["lastCheckedAt"] or "never"]
+
+
+def _cell_width(text: str) -> int:
+    """Columns `text` takes on a terminal: wide (East Asian) characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def plain_record_lines(records: Iterable[DnsRecord]) -> list[str]:
@@ -517,8 +615,8 @@ class VerifyDisplay:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def start(self, domains: list[Domain], state: Progress) -> None:
-        """`state` is the runner's Progress, read at each refresh."""
+    def start(self, count: int, state: Progress) -> None:
+        """`count`: how many domains the run checks; `state` is the runner's Progress, read at each refresh."""
         self._state = state
         if self.mode == "bar":
             from rich.console import Console
@@ -527,7 +625,7 @@ class VerifyDisplay:
             console = Console(file=self.ui.stderr, no_color=not self.ui.color)
             bar = self.progress = Progress(TextColumn("Verifying"), BarColumn(), MofNCompleteColumn(),
                                            console=console, transient=True)
-            self._task = bar.add_task("verify", total=len(domains))
+            self._task = bar.add_task("verify", total=count)
             self._echo_off()
             bar.start()
         elif self.mode == "live":

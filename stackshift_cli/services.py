@@ -117,8 +117,8 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
     from stackshift_cli.verify.wait import Progress
 
     check_settings(settings)
-    domains = _targets(backend, ui, target)
-    if not domains:
+    count, domains = _targets(backend, ui, target)
+    if not count:
         if report and ui.json:
             ui.emit_json([] if target.every else None)
         return VerifyOutcome()
@@ -144,7 +144,7 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
                          isolate=target.every, keep=stream is None, on_result=result,
                          on_error=lambda domain, exc: _report_check_error(ui, domain, exc),
                          on_skip=lambda domain, exc: skip(domain))
-        display.start(domains, progress)
+        display.start(count, progress)
         given = _given(domains, stream)
         try:
             runner.run(given, progress)
@@ -189,24 +189,31 @@ def _runner(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[
                   finish=session.close, in_flight=limit, **common)
 
 
-def _targets(backend: Backend, ui: Ui, target: Target) -> list[Domain]:
-    """The domains to check: the one named (an error when it is disabled), or every one that is not disabled
-    (of the shard, with one)."""
+def _targets(backend: Backend, ui: Ui, target: Target) -> tuple[int, Iterable[Domain]]:
+    """The domains to check, and how many: the one named (an error when it is disabled), or every one that is not
+    disabled (of the shard, with one), read as the run takes them (Backend.each)."""
     if not target.every:
         domain = backend.get(target.ref or "")
         if domain.status == DISABLED:
             raise StackshiftError(f"{domain.name} is disabled; verify does not check or change disabled domains.")
-        return [domain]
-    everything = backend.list()
-    if target.shard is not None:
-        shard = target.shard
-        everything = [d for d in everything if shard.holds(d.id)]
-    domains = [d for d in everything if d.status != DISABLED]
-    if len(domains) < len(everything):
-        ui.info(f"Skipping {len(everything) - len(domains)} disabled domain(s): verify never changes them.")
-    if not domains and not ui.json:
+        return 1, [domain]
+    shard, skipped = target.shard, 0
+
+    def select(domain_id: str, status: str) -> bool:
+        nonlocal skipped
+        if shard is not None and not shard.holds(domain_id):
+            return False
+        if status == DISABLED:
+            skipped += 1
+            return False
+        return True
+
+    count, domains = backend.each(select)
+    if skipped:
+        ui.info(f"Skipping {skipped} disabled domain(s): verify never changes them.")
+    if not count and not ui.json:
         ui.info("No domains to verify. Create one with `stackshift domains create example.com`.")
-    return domains
+    return count, domains
 
 
 def _checker(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[str]) -> Callable[[Domain], Domain]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, NamedTuple, Sequence
 
 from stackshift_cli.errors import NotFound
 from stackshift_cli.names import looks_like_id, normalize_domain
 
 if TYPE_CHECKING:
     from stackshift_cli.config import Settings
+    from stackshift_cli.configfile import ProfileSettings
     from stackshift_cli.domain import Domain
     from stackshift_cli.output import Ui
     from stackshift_cli.verify import Session
@@ -57,6 +58,33 @@ class Backend(ABC):
     def list(self, status: str | None = None) -> list[Domain]:
         """Every domain, oldest first, optionally only those with `status`."""
 
+    def listing(self, status: str | None = None, *, records: bool = True) -> Iterator[dict[str, Any]]:
+        """Every domain as `list` returns them, each as its JSON object (Domain.to_json), handed on one at a time
+        (`domains list` writes each as it comes). Without `records`, the objects leave out "records", which a table
+        row does not show (their check statuses stay). A backend that can read its domains as they stream
+        overrides this; by default it is `list`, read whole first."""
+        for domain in self.list(status):
+            data = domain.to_json()
+            if not records:
+                del data["records"]
+            yield data
+
+    def listing_json(self, status: str | None = None) -> Iterator[str]:
+        """What `listing` yields, each object as one line of JSON: `json.dumps(obj, ensure_ascii=False)` (a backend
+        may write that text its own faster way: it must be the same text)."""
+        import json
+
+        encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+        for data in self.listing(status):
+            yield encode(data)
+
+    def each(self, select: Callable[[str, str], bool]) -> tuple[int, Iterator[Domain]]:
+        """The domains `select(id, status)` keeps, in `list` order: how many, and an iterator over them (what
+        `verify --all` checks). A backend that can read its domains a page at a time overrides this so that a bulk
+        run holds a few hundred in memory, not all of them; by default it is `list`, read whole first."""
+        chosen = [domain for domain in self.list() if select(domain.id, domain.status)]
+        return len(chosen), iter(chosen)
+
     @abstractmethod
     def get(self, ref: str) -> Domain:
         """The domain with this id, or this name in any form the user types; NotFound otherwise."""
@@ -95,7 +123,7 @@ class Registration(NamedTuple):
     target: str  # "package.module:Class", imported the first time the class is asked for
     # (name, id, status) of its domains for TAB, from local files only: no network, and not the backend's module
     # (TAB runs this on every press). Untrusted: namecache checks every row before it reaches the shell.
-    completion_rows: Callable[[Settings], CompletionRows]
+    completion_rows: Callable[[ProfileSettings], CompletionRows]
     credential: str | None = None  # the config key of the credential it needs; when that is set, it is the default
 
 
@@ -118,7 +146,7 @@ class BackendRegistry(Mapping[str, "type[Backend]"]):
     def __len__(self) -> int:
         return len(self._registrations)
 
-    def completion_rows(self, name: str, settings: Settings) -> CompletionRows:
+    def completion_rows(self, name: str, settings: ProfileSettings) -> CompletionRows:
         """The rows TAB offers for backend `name` (see Registration)."""
         return self._registrations[name].completion_rows(settings)
 
@@ -126,7 +154,7 @@ class BackendRegistry(Mapping[str, "type[Backend]"]):
         """The config key of the credential backend `name` needs (None when it needs none)."""
         return self._registrations[name].credential
 
-    def choose(self, settings: Settings, choice: str | None = None) -> str:
+    def choose(self, settings: ProfileSettings, choice: str | None = None) -> str:
         """The backend a run uses: --backend (choice) > STACKSHIFT_BACKEND > config `backend` > the first backend
         whose credential is configured > the first that needs none."""
         chosen = choice or settings.get("backend")
@@ -136,15 +164,15 @@ class BackendRegistry(Mapping[str, "type[Backend]"]):
         return next(credentialed, None) or next(n for n, r in self._registrations.items() if not r.credential)
 
 
-def _stored_names(settings: Settings) -> CompletionRows:
-    """The local store's names, read from its file as it is (backends.local.completion_rows)."""
-    from stackshift_cli.backends.local import completion_rows
-    from stackshift_cli.config import data_dir
+def _stored_names(settings: ProfileSettings) -> CompletionRows:
+    """The local store's names, read from its file as it is (namecache.local_store_rows)."""
+    from stackshift_cli.configfile import data_dir
+    from stackshift_cli.namecache import local_store_rows
 
-    return completion_rows(data_dir())
+    return local_store_rows(data_dir())
 
 
-def _listed_names(settings: Settings) -> CompletionRows:
+def _listed_names(settings: ProfileSettings) -> CompletionRows:
     """The names the API backend's last listing returned, kept for an hour (namecache): TAB never waits for it."""
     from stackshift_cli.namecache import cached_api_domains
 

@@ -1,36 +1,42 @@
 """The local store: domains in SQLite under the user's data dir, DKIM private keys beside it.
 
-Light to import: TAB reads the store's names through `completion_rows` on every press, so the domain model, keys,
-records and DNS modules are imported by the methods that use them.
+TAB reads the store's names without this module (namecache.local_store_rows); the domain model, keys, records and
+DNS modules are imported by the methods that use them.
 """
 
 from __future__ import annotations
 
+import builtins
 import errno
 import os
+import re
 import sqlite3
 import stat
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from stackshift_cli.backends.base import Backend, resolve_ref
 from stackshift_cli.config import Settings, data_dir
+from stackshift_cli.configfile import DB_NAME
 from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.escape import quoted
 from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
-from stackshift_cli.names import is_local_id
+from stackshift_cli.names import LOCAL_ID as _LOCAL_ID, is_local_id
+from stackshift_cli.statuses import MISSING
 
 if TYPE_CHECKING:
     from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.output import Ui
     from stackshift_cli.verify import Session
 
-DB_NAME = "stackshift.db"
 KEYS_DIR = "keys"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+EACH_PAGE = 500  # domains read at a time by `each` (verify --all)
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
 BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -71,25 +77,24 @@ MIGRATIONS = [
     """
     ALTER TABLE domains ADD COLUMN requirements TEXT;
     """,
+    # 3: listings read the domains in the order they were created as they stream, without sorting them first
+    """
+    CREATE INDEX IF NOT EXISTS domains_by_created ON domains (created_at);
+    """,
 ]
 
-
-def completion_rows(directory: Path) -> list[tuple[object, object, object]]:
-    """(name, id, status) of every domain in the store in `directory`, oldest first, as the store holds them
-    (unchecked); [] when there is no store or it cannot be read. Opens it read-only: never creates, locks or
-    changes anything, and never waits more than a second."""
-    path = directory / DB_NAME
-    if not path.is_file():
-        return []
-    try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1.0)
-        try:
-            return [tuple(row) for row in
-                    conn.execute("SELECT name, id, status FROM domains ORDER BY created_at, rowid").fetchall()]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
+# A listing reads the domains and their records in two passes over one snapshot, both in the order the domains were
+# created (the domains_by_created index, then each domain's records by the records' primary key): a few statements
+# in all, whatever the number of domains, and rows are handed on as they are read.
+_DOMAIN_COLUMNS = "d.id, d.name, d.status, d.dkim_selector, d.key_file, d.created_at, d.last_checked_at, d.requirements"
+_RECORD_COLUMNS = ("r.domain_id, r.type, r.name, r.host, r.value, r.purpose, r.required, r.status, r.explanation, "
+                   "r.priority")
+_RECORD_STATUS_COLUMNS = "r.domain_id, r.purpose, r.status"  # enough for the check statuses of a table row
+_ORDER = "ORDER BY d.created_at, d.rowid"
+# A row stackshift would refuse (LocalBackend._check_row), found before a listing prints anything.
+_REFUSED = ("NOT (typeof(d.id) = 'text' AND length(d.id) = 20 AND substr(d.id, 1, 4) = 'dom_' "
+            "AND ltrim(substr(d.id, 5), '0123456789abcdef') = '' AND typeof(d.key_file) = 'text' "
+            "AND d.key_file = d.id || '.pem')")
 
 
 class LocalBackend(Backend):
@@ -373,8 +378,47 @@ class LocalBackend(Backend):
         return domain
 
     def list(self, status: str | None = None) -> list[Domain]:
-        sql = "SELECT id FROM domains" + (" WHERE status = ?" if status else "") + " ORDER BY created_at, rowid"
-        return [self._load(row["id"]) for row in self._read(sql, (status,) if status else ())]
+        return [self._domain(row, records) for row, records in self._rows(status)]
+
+    def listing(self, status: str | None = None, *, records: bool = True) -> Iterator[dict[str, Any]]:
+        """Each domain's JSON object, built from its rows as they are read: the object Domain.to_json makes of
+        what `list` returns, without the model objects in between (a listing of 100,000 domains is read in
+        seconds and in bounded memory)."""
+        for row, rows in self._rows(status, records=records):
+            yield _domain_json(row, rows, with_records=records)
+
+    def listing_json(self, status: str | None = None) -> Iterator[str]:
+        """What `listing` yields, each object as one line of JSON (`json.dumps(obj, ensure_ascii=False)`), written
+        straight from the rows: the same text, in about half the time of building the objects and encoding them."""
+        for row, rows in self._rows(status):
+            yield _json_line(row, rows)
+
+    def each(self, select: Callable[[str, str], bool]) -> tuple[int, Iterator[Domain]]:
+        """See Backend.each: the ids and statuses are read first (one pass, every row checked as `list` checks it),
+        then the domains chosen are read EACH_PAGE at a time, each page in its own short read (saving a verdict
+        meanwhile is a write on the same connection). A domain deleted meanwhile is left out."""
+        chosen: builtins.list[str] = []
+        for domain_id, status, key_file, name in self._read(
+                f"SELECT d.id, d.status, d.key_file, d.name FROM domains d {_ORDER}"):
+            if not (type(domain_id) is str and _LOCAL_ID.fullmatch(domain_id) and key_file == domain_id + ".pem"):
+                self._check_row(domain_id, key_file, name)
+            if select(domain_id, status):
+                chosen.append(domain_id)
+        return len(chosen), self._pages(chosen)
+
+    def _pages(self, ids: Sequence[str]) -> Iterator[Domain]:
+        for start in range(0, len(ids), EACH_PAGE):
+            page = ids[start:start + EACH_PAGE]
+            marks = ", ".join("?" * len(page))
+            rows = {row[0]: tuple(row) for row in self._read(
+                f"SELECT {_DOMAIN_COLUMNS} FROM domains d WHERE d.id IN ({marks})", tuple(page))}
+            records: dict[str, builtins.list[tuple]] = {}
+            for record in self._read(f"SELECT {_RECORD_COLUMNS} FROM records r WHERE r.domain_id IN ({marks}) "
+                                     "ORDER BY r.domain_id, r.position", tuple(page)):
+                records.setdefault(record[0], []).append(tuple(record))
+            for domain_id in page:
+                if domain_id in rows:
+                    yield self._domain(rows[domain_id], records.get(domain_id, ()))
 
     def get(self, ref: str) -> Domain:
         return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where=self.where)
@@ -434,9 +478,8 @@ class LocalBackend(Backend):
         rows = self._read("SELECT id FROM domains WHERE name = ?", (name,))
         return self._load(rows[0]["id"]) if rows else None
 
-    def _check_row(self, row: sqlite3.Row) -> None:
+    def _check_row(self, domain_id: object, key_file: object, name: object) -> None:
         """A row is data from outside: its id must be an id stackshift makes, its key file `<id>.pem`."""
-        domain_id, key_file = row["id"], row["key_file"]
         if not is_local_id(domain_id):
             problem = f"whose id {quoted(repr(domain_id))} is not a stackshift domain id"
         elif key_file != f"{domain_id}.pem":
@@ -444,39 +487,213 @@ class LocalBackend(Backend):
         else:
             return
         raise StoreError(
-            f"The store {self.path} has a row for {quoted(repr(row['name']))} {problem}; stackshift will not use it.",
+            f"The store {self.path} has a row for {quoted(repr(name))} {problem}; stackshift will not use it.",
             hint="The store was changed outside stackshift: fix or delete that row with sqlite3, or restore a backup.",
         )
 
     def _load(self, domain_id: str) -> Domain:
+        rows = self._read(f"SELECT {_DOMAIN_COLUMNS} FROM domains d WHERE d.id = ?", (domain_id,))
+        if not rows:
+            raise NotFound(f"No domain with id {domain_id} in {self.where}.")
+        return self._domain(tuple(rows[0]), [tuple(r) for r in self._read(
+            f"SELECT {_RECORD_COLUMNS} FROM records r WHERE r.domain_id = ? ORDER BY r.position", (domain_id,))])
+
+    def _domain(self, row: tuple, records: Sequence[tuple]) -> Domain:
+        """The Domain of a row of _DOMAIN_COLUMNS and its rows of _RECORD_COLUMNS; the row is checked first."""
         from stackshift_cli import requirements
         from stackshift_cli.domain import DnsRecord, Domain, parse_time
         from stackshift_cli.keys import key_path
 
-        rows = self._read("SELECT * FROM domains WHERE id = ?", (domain_id,))
-        if not rows:
-            raise NotFound(f"No domain with id {domain_id} in {self.where}.")
-        row = rows[0]
-        self._check_row(row)
-        records = tuple(
-            DnsRecord(
-                type=r["type"], name=r["name"], host=r["host"], value=r["value"], purpose=r["purpose"],
-                required=bool(r["required"]), status=r["status"], explanation=r["explanation"],
-                priority=r["priority"],
-            )
-            for r in self._read("SELECT * FROM records WHERE domain_id = ? ORDER BY position", (domain_id,))
-        )
+        domain_id, name, status, selector, key_file, created_at, last_checked_at, stored_requirements = row
+        self._check_row(domain_id, key_file, name)
         return Domain(
-            id=row["id"],
-            name=row["name"],
-            status=row["status"],
-            records=records,
-            created_at=parse_time(row["created_at"]),
-            last_checked_at=parse_time(row["last_checked_at"]),
-            dkim_selector=row["dkim_selector"],
-            dkim_key_path=str(key_path(self.keys_dir, row["id"])),
-            requirements=requirements.loads(row["requirements"]),
+            id=domain_id,
+            name=name,
+            status=status,
+            records=tuple(
+                DnsRecord(type=rtype, name=rname, host=host, value=value, purpose=purpose, required=bool(required),
+                          status=rstatus, explanation=explanation, priority=priority)
+                for _, rtype, rname, host, value, purpose, required, rstatus, explanation, priority in records
+            ),
+            created_at=parse_time(created_at),
+            last_checked_at=parse_time(last_checked_at),
+            dkim_selector=selector,
+            dkim_key_path=str(key_path(self.keys_dir, domain_id)),
+            requirements=requirements.loads(stored_requirements),
         )
+
+    def _checked(self, row: tuple | None) -> tuple | None:
+        """A row of _DOMAIN_COLUMNS once _check_row accepts it (None stays None)."""
+        if row is not None:
+            domain_id, key_file = row[0], row[4]
+            if not (type(domain_id) is str and _LOCAL_ID.fullmatch(domain_id) and key_file == domain_id + ".pem"):
+                self._check_row(domain_id, key_file, row[1])
+        return row
+
+    def _rows(self, status: str | None, *, records: bool = True) -> Iterator[tuple[tuple, Sequence[tuple]]]:
+        """(row of _DOMAIN_COLUMNS, its rows of _RECORD_COLUMNS, or of _RECORD_STATUS_COLUMNS without `records`) of
+        every domain, oldest first, optionally only those with `status`; nothing when there is no store.
+
+        Both passes read one snapshot (a read transaction), so a write meanwhile cannot make them disagree. A row
+        stackshift refuses (_check_row) is looked for first, so that error comes before any domain is handed on,
+        as it did when a listing was read whole; each row is still checked as it comes."""
+        conn = self._connection(create=False)
+        if conn is None:
+            return
+        where, params = (" WHERE d.status = ?", (status,)) if status else ("", ())
+        record_columns = _RECORD_COLUMNS if records else _RECORD_STATUS_COLUMNS
+        own = not conn.in_transaction  # inside another listing's snapshot (or a write), read in that one
+        try:
+            if own:
+                _busy_retry(lambda: conn.execute("BEGIN"))
+            try:
+                and_where = where.replace(" WHERE", " AND")
+                if _busy_retry(lambda: conn.execute(
+                        f"SELECT 1 FROM domains d WHERE {_REFUSED}{and_where} LIMIT 1", params).fetchone()):
+                    self._check_row(*conn.execute(f"SELECT d.id, d.key_file, d.name FROM domains d WHERE {_REFUSED}"
+                                                  f"{and_where} {_ORDER} LIMIT 1", params).fetchone())
+                domains = _busy_retry(lambda: conn.execute(
+                    f"SELECT {_DOMAIN_COLUMNS} FROM domains d{where} {_ORDER}", params))
+                domains.row_factory = None  # plain tuples: a listing makes no use of names
+                record_rows = _busy_retry(lambda: conn.execute(
+                    f"SELECT {record_columns} FROM domains d JOIN records r ON r.domain_id = d.id{where} "
+                    f"{_ORDER}, r.position", params))
+                record_rows.row_factory = None
+                # Both come in the same order: each record belongs to the current domain or to one after it.
+                row = self._checked(next(domains, None))
+                mine: list[tuple] = []
+                for record in record_rows:
+                    while row is not None and record[0] != row[0]:
+                        yield row, mine
+                        row, mine = self._checked(next(domains, None)), []
+                    mine.append(record)
+                while row is not None:
+                    yield row, mine
+                    row, mine = self._checked(next(domains, None)), []
+            finally:
+                if own:
+                    try:
+                        conn.execute("ROLLBACK")  # ends the read transaction (nothing was written)
+                    except sqlite3.Error:
+                        pass
+        except sqlite3.Error as exc:
+            raise self._store_error(exc) from None
+
+
+def _domain_json(row: tuple, records: Sequence[tuple], *, with_records: bool = True) -> dict[str, Any]:
+    """Domain.to_json of the Domain that LocalBackend._domain makes of these rows (checked already), or without
+    "records" when they are rows of _RECORD_STATUS_COLUMNS."""
+    check_fields = _check_fields()
+    checks: dict[str, Any] = {}
+    listed: list[dict[str, Any]] = []
+    for record in records:
+        if with_records:
+            _, rtype, name, host, value, purpose, required, status, explanation, priority = record
+            data = {"type": rtype, "name": name, "host": host, "value": value, "status": status,
+                    "required": bool(required), "explanation": explanation, "purpose": purpose}
+            if priority is not None or rtype == "MX":
+                data["priority"] = priority
+            listed.append(data)
+        else:
+            _, purpose, status = record
+        field = check_fields.get(purpose) if type(purpose) is str else None
+        if field is not None and field not in checks:
+            checks[field] = status  # a check's status is its first record's (Domain.check_status)
+    domain_id, name, status, selector, _, created_at, last_checked_at, _ = row
+    data = {"id": domain_id, "name": name, "status": status}
+    for field in check_fields.values():
+        data[field] = checks.get(field, MISSING)
+    if with_records:
+        data["records"] = listed
+    data["createdAt"] = stored_time(created_at)
+    data["lastCheckedAt"] = stored_time(last_checked_at)
+    data["dkimSelector"] = selector
+    return data
+
+
+def _json_line(row: tuple, records: Sequence[tuple]) -> str:
+    """json.dumps(_domain_json(row, records), ensure_ascii=False), written out for the types stackshift stores (text,
+    whole numbers, NULL); a row holding any other type (a store changed by hand) goes through json itself. Every
+    string goes through json's own escaping (encode_basestring), and the keys come in Domain.to_json's order."""
+    from json.encoder import encode_basestring as quote
+
+    check_fields = _check_fields()
+    checks: dict[str, str] = {}
+    listed = []
+    for _, rtype, name, host, value, purpose, required, status, explanation, priority in records:
+        if not (type(rtype) is str and type(name) is str and type(host) is str and type(value) is str
+                and type(status) is str and (explanation is None or type(explanation) is str)
+                and (purpose is None or type(purpose) is str) and (priority is None or type(priority) is int)):
+            return _encoder().encode(_domain_json(row, records))
+        if purpose in check_fields and check_fields[purpose] not in checks:
+            checks[check_fields[purpose]] = status  # a check's status is its first record's
+        text = (f'{{"type": {quote(rtype)}, "name": {quote(name)}, "host": {quote(host)}, "value": {quote(value)}, '
+                f'"status": {quote(status)}, "required": {"true" if required else "false"}, '
+                f'"explanation": {"null" if explanation is None else quote(explanation)}, '
+                f'"purpose": {"null" if purpose is None else quote(purpose)}')
+        if priority is not None or rtype == "MX":
+            text += f', "priority": {"null" if priority is None else int.__repr__(priority)}}}'
+        else:
+            text += "}"
+        listed.append(text)
+    domain_id, name, status, selector, _, created_at, last_checked_at, _ = row
+    if not (type(name) is str and type(status) is str and (selector is None or type(selector) is str)):
+        return _encoder().encode(_domain_json(row, records))
+    created, checked = stored_time(created_at), stored_time(last_checked_at)
+    found = tuple(checks.get(field, MISSING) for field, _ in _check_keys())
+    statuses = _STATUSES.get(found)
+    if statuses is None:  # a few combinations of a few words: each written once
+        statuses = ", ".join(f"{key}: {quote(word)}" for (_, key), word in zip(_check_keys(), found))
+        if len(_STATUSES) < 4096:
+            _STATUSES[found] = statuses
+    return (f'{{"id": {quote(domain_id)}, "name": {quote(name)}, "status": {quote(status)}, {statuses}, '
+            f'"records": [{", ".join(listed)}], "createdAt": {"null" if created is None else quote(created)}, '
+            f'"lastCheckedAt": {"null" if checked is None else quote(checked)}, '
+            f'"dkimSelector": {"null" if selector is None else quote(selector)}}}')
+
+
+_STATUSES: dict[tuple[str, ...], str] = {}  # the check statuses of a domain -> their part of its JSON line
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> Any:
+    import json
+
+    return json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
+@lru_cache(maxsize=1)
+def _check_keys() -> list[tuple[str, str]]:
+    """Each check's status field, and its key as JSON writes it."""
+    from json.encoder import encode_basestring
+
+    return [(field, encode_basestring(field)) for field in _check_fields().values()]
+
+
+@lru_cache(maxsize=1)
+def _check_fields() -> dict[str, str]:
+    from stackshift_cli.domain import CHECK_FIELDS
+
+    return CHECK_FIELDS
+
+
+_CANONICAL_TIME = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def stored_time(value: object) -> str | None:
+    """format_time(parse_time(value)): a stored time as JSON shows it. A time in the form format_time writes is
+    itself when it is a real moment (checked by datetime, without formatting it again, which costs more)."""
+    if value is None:
+        return None
+    if type(value) is str and _CANONICAL_TIME.fullmatch(value):
+        try:
+            datetime.fromisoformat(value[:-1] + "+00:00")
+        except ValueError:
+            return None
+        return value
+    from stackshift_cli.domain import format_time, parse_time
+
+    return format_time(parse_time(value))
 
 
 def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:

@@ -9,10 +9,10 @@ from enum import Enum
 import typer
 
 from stackshift_cli.cli.state import JsonOption, RefArgument, State, get_state
-from stackshift_cli.domain import DOMAIN_STATUSES
 from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
+from stackshift_cli.statuses import DOMAIN_STATUSES
 from stackshift_cli.verify import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 # Choices built from the lists they name (mypy cannot list the members of an Enum built at run time).
@@ -92,7 +92,11 @@ def list_domains(
     """List domains: status, the four checks, created and last-checked times."""
     state = get_state(ctx, json_output)
     _announce(state)
-    state.ui.domain_list(state.backend().list(status.value if status else None))
+    ui, wanted = state.ui, status.value if status else None
+    if ui.json and not ui.stdout_tty:  # a script: one compact object per line (see Ui.json_lines)
+        ui.json_lines(state.backend().listing_json(wanted))
+    else:
+        ui.listing(state.backend().listing(wanted, records=ui.json))
 
 
 @app.command()

@@ -104,8 +104,10 @@ def _convert(cmd, ctx, path: tuple[str, ...]) -> Command:
         converted = _param(param)
         (options if converted.is_option else arguments).append(converted)
     node = Command(path=path, help=_clean(cmd.help or ""), options=options, arguments=arguments)
-    for name, sub in getattr(cmd, "commands", {}).items():  # in registration order, as `--help` shows them
-        if not sub.hidden:
+    names = cmd.list_commands(ctx) if hasattr(cmd, "list_commands") else []  # in the order `--help` shows them
+    for name in names:
+        sub = cmd.get_command(ctx, name)  # the root builds each group when asked (cli/app.py)
+        if sub is not None and not sub.hidden:
             node.children.append(_convert(sub, typer.Context(sub, parent=ctx, info_name=name), (*path, name)))
     return node
 

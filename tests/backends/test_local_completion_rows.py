@@ -1,11 +1,12 @@
-"""backends.local.completion_rows: the store's names for TAB, read without creating or changing anything."""
+"""namecache.local_store_rows: the local store's names for TAB, read without creating or changing anything."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from stackshift_cli.backends.local import DB_NAME, completion_rows
+from stackshift_cli.configfile import DB_NAME
+from stackshift_cli.namecache import local_store_rows as completion_rows
 
 
 def test_no_store_gives_no_rows_and_creates_nothing(tmp_path):
@@ -39,7 +40,7 @@ def test_rows_are_read_as_the_store_holds_them_for_namecache_to_check(local_cli,
 
 def test_reading_the_rows_imports_nothing_heavy(local_cli, data_dir):
     assert local_cli("domains", "create", "ok.example").exit_code == 0
-    code = ("import sys\nfrom pathlib import Path\nfrom stackshift_cli.backends.local import completion_rows\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom stackshift_cli.namecache import local_store_rows as completion_rows\n"
             f"rows = completion_rows(Path({str(data_dir)!r}))\n"
             "heavy = [m for m in sys.modules if m.split('.')[0] in ('cryptography', 'dns', 'httpx', 'rich', 'idna')"
             " or m in ('stackshift_cli.keys', 'stackshift_cli.records') or m.startswith('stackshift_cli.verify')]\n"

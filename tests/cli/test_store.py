@@ -58,9 +58,11 @@ def test_delete_removes_the_key_file(local_cli, data_dir):
 
 
 def test_schema_version_is_recorded(local_cli, data_dir):
+    from stackshift_cli.backends.local import SCHEMA_VERSION
+
     local_cli("domains", "create", "example.com")
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -174,8 +176,9 @@ def test_a_store_of_schema_1_is_migrated_in_place(local_cli, data_dir):
     assert result.exit_code == 0, result.stderr
     assert [r["met"] for r in result.json()["bulkSenderRequirements"]] == [None] * 4
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert "requirements" in [row[1] for row in conn.execute("PRAGMA table_info(domains)")]
+        assert "domains_by_created" in [row[1] for row in conn.execute("PRAGMA index_list(domains)")]
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '{"a": 1}', "[" + '{"requirement": "spf"},' * 3 + "{}]",
