@@ -37,13 +37,15 @@ class Shard:
     def parse(cls, text: str) -> Shard:
         """'I/N' -> Shard(I, N), with 0 <= I < N (a Kubernetes Indexed Job's $JOB_COMPLETION_INDEX is I)."""
         index, slash, count = text.strip().partition("/")
+        shown = repr(text if len(text) <= 40 else text[:40] + "…")
         if not (slash and index.isascii() and index.isdigit() and count.isascii() and count.isdigit()):
-            raise UsageError(f"--shard {text!r} is not I/N (two whole numbers, such as 0/4).",
+            raise UsageError(f"--shard {shown} is not I/N (two whole numbers, such as 0/4).",
                              hint="For example: --shard \"$JOB_COMPLETION_INDEX/4\"")
-        shard = cls(int(index), int(count))
-        if not 1 <= shard.count <= 1_000_000 or shard.index >= shard.count:
-            raise UsageError(f"--shard {text!r}: I must be from 0 to N-1, and N from 1 to 1000000.")
-        return shard
+        # int() of thousands of digits is refused by Python itself; no valid I or N has more than 7
+        if len(index.lstrip("0")) > 7 or len(count.lstrip("0")) > 7 or not 1 <= int(count) <= 1_000_000 \
+                or int(index) >= int(count):
+            raise UsageError(f"--shard {shown}: I must be from 0 to N-1, and N from 1 to 1000000.")
+        return cls(int(index), int(count))
 
     def holds(self, domain_id: str) -> bool:
         from hashlib import blake2b

@@ -11,7 +11,7 @@ import queue
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from collections import Counter
 from typing import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -268,6 +268,9 @@ class Runner:
         """Check each domain of `todo` once, at most `in_flight` at a time, taking them from it as places free up."""
         waiting = iter(todo)
         submitted: dict[Future, tuple[Domain, CheckControl]] = {}
+        # Each check's future puts itself here when done: the main thread wakes once per batch of results, at a
+        # cost that does not grow with the number in flight (concurrent.futures.wait locks every future it is given).
+        finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
         stopped = False
         try:
             while True:
@@ -280,10 +283,14 @@ class Runner:
                         progress.results.setdefault(domain.id, domain)
                     control = CheckControl(progress.deadline, self.clock)
                     controls.add(control)
-                    submitted[self._submit(workers, control, domain)] = (domain, control)
+                    future = self._submit(workers, control, domain)
+                    submitted[future] = (domain, control)
+                    future.add_done_callback(finished.put)
                 if not submitted:
                     return
-                done, _ = wait(submitted, return_when=FIRST_COMPLETED)
+                done = [finished.get()]
+                while not finished.empty():
+                    done.append(finished.get_nowait())
                 for future in done:
                     domain, control = submitted.pop(future)
                     controls.discard(control)
