@@ -16,11 +16,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Mapping
+
 
 from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.errors import ConfigError, UsageError
 from stackshift_cli.escape import quoted
+
+TYPE_CHECKING = False  # typing itself is not imported: TAB reads its settings through this module
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 APP_NAME = "stackshift"
 DEFAULT_PROFILE = "default"

@@ -20,12 +20,16 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Iterable
+
 
 from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.configfile import DB_NAME, DEFAULT_PROFILE, PROFILE_NAME, ProfileSettings, data_dir
 from stackshift_cli.errors import InvalidDomainName
 from stackshift_cli.names import is_local_id, normalize_domain
+
+TYPE_CHECKING = False  # typing itself is not imported: TAB runs this module on every key press
+if TYPE_CHECKING:
+    from typing import Iterable
 
 CACHE_DIR = "cache"
 CACHE_TTL_S = 3600.0

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TypeGuard
+
 
 from stackshift_cli.errors import InvalidDomainName
 from stackshift_cli.escape import quoted
+
+TYPE_CHECKING = False  # typing itself is not imported: TAB checks names and ids through this module
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
 MAX_NAME_OCTETS = 253
 MAX_LABEL_OCTETS = 63

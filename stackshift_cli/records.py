@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any, Mapping
 
 from stackshift_cli.checks import REGISTRY, SENDING_KEYS
@@ -11,6 +10,7 @@ from stackshift_cli.domain import DnsRecord
 from stackshift_cli.errors import InvalidDomainName, UsageError
 from stackshift_cli.escape import quoted
 from stackshift_cli.names import MAX_NAME_OCTETS
+from stackshift_cli.psl import privatesuffix  # reads the list at the first look-up, without parsing it
 
 _SELECTOR = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
@@ -112,12 +112,12 @@ def check_not_public_suffix(name: str) -> None:
 
 def registrable_domain(name: str) -> str:
     """The domain most users edit at their DNS provider (Public Suffix List), or the name itself."""
-    return _psl().privatesuffix(name) or name
+    return privatesuffix(name) or name
 
 
 def organizational_domain(name: str) -> str | None:
     """RFC 7489 organizational domain: the registrable domain, None when the name is a public suffix."""
-    return _psl().privatesuffix(name)
+    return privatesuffix(name)
 
 
 def relative_host(fqdn: str, domain_name: str) -> str:
@@ -128,10 +128,3 @@ def relative_host(fqdn: str, domain_name: str) -> str:
     if fqdn.endswith("." + zone):
         return fqdn[: -len(zone) - 1]
     return fqdn
-
-
-@lru_cache(maxsize=1)
-def _psl():  # the list takes ~0.1 s to load: only when a record is built or a zone is looked up
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()

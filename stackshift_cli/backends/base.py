@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, NamedTuple, Sequence
+from collections.abc import Mapping
 
 from stackshift_cli.errors import NotFound
 from stackshift_cli.names import looks_like_id, normalize_domain
 
+TYPE_CHECKING = False  # typing itself is not imported: this module is on TAB's path (see namecache)
 if TYPE_CHECKING:
+    from typing import Any, Callable, ClassVar, Iterator, Sequence
+
     from stackshift_cli.config import Settings
     from stackshift_cli.configfile import ProfileSettings
     from stackshift_cli.domain import Domain
     from stackshift_cli.output import Ui
     from stackshift_cli.verify import Session
 
-CompletionRows = Sequence[tuple[object, object, object]]  # (name, id, status), unchecked
+    CompletionRows = Sequence[tuple[object, object, object]]  # (name, id, status), unchecked
 
 
 class Backend(ABC):
@@ -116,15 +119,22 @@ class Backend(ABC):
         """Release connections."""
 
 
-class Registration(NamedTuple):
-    """One line of the registry: what is known of a backend without importing it (a NamedTuple: cheap to define,
-    and this module is imported by every start and every TAB)."""
+class Registration:
+    """One line of the registry: what is known of a backend without importing it (a plain class: cheap to define,
+    and this module is imported by every start and every TAB).
 
-    target: str  # "package.module:Class", imported the first time the class is asked for
-    # (name, id, status) of its domains for TAB, from local files only: no network, and not the backend's module
-    # (TAB runs this on every press). Untrusted: namecache checks every row before it reaches the shell.
-    completion_rows: Callable[[ProfileSettings], CompletionRows]
-    credential: str | None = None  # the config key of the credential it needs; when that is set, it is the default
+    `target`: "package.module:Class", imported the first time the class is asked for. `completion_rows`: (name, id,
+    status) of its domains for TAB, from local files only: no network, and not the backend's module (TAB runs this
+    on every press); untrusted: namecache checks every row before it reaches the shell. `credential`: the config key
+    of the credential it needs; when that is set, it is the default."""
+
+    __slots__ = ("target", "completion_rows", "credential")
+
+    def __init__(self, target: str, completion_rows: Callable[[ProfileSettings], CompletionRows],
+                 credential: str | None = None) -> None:
+        self.target = target
+        self.completion_rows = completion_rows
+        self.credential = credential
 
 
 class BackendRegistry(Mapping[str, "type[Backend]"]):

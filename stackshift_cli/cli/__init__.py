@@ -1,8 +1,9 @@
 """Typer glue: parse arguments, call a service or the backend, hand results to output. No logic lives here.
 
-`main` is the console script. Two calls are answered before Typer is even imported, because they must be
-instant: `--version`, and TAB completion's `__complete` (namecache.fast_complete). Anything else, and any form of
-them this module does not recognise for certain, goes to the full CLI, which gives the same answer.
+`main` is the console script. Three calls are answered before Typer is even imported, because they must be
+instant: `--version`, TAB completion's `__complete` (namecache.fast_complete), and `domains list` with plain
+arguments (cli/quick.py), which scripts run in loops. Anything else, and any form of them not recognised for
+certain, goes to the full CLI, which gives the same answer.
 """
 
 import sys
@@ -22,6 +23,12 @@ def main() -> None:
 
         if fast_complete(args):
             return
+    if "list" in args:
+        from stackshift_cli.cli.quick import quick_list
+
+        code = quick_list(args)
+        if code is not None:
+            sys.exit(code)
     from stackshift_cli.cli.app import main as run_app
 
     run_app()

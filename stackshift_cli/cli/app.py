@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
-import os
 import sys
 from collections.abc import MutableMapping
 from functools import partial
@@ -23,7 +22,8 @@ from typer.core import TyperCommand, TyperGroup
 from stackshift_cli import __version__
 from stackshift_cli.cli.state import BackendName, State
 from stackshift_cli.configfile import DEFAULT_PROFILE
-from stackshift_cli.errors import ExitCode, StackshiftError, Terminated
+from stackshift_cli.cli.context import fallback_ui as _fallback_ui, report_error  # noqa: F401  (report_error: re-exported)
+from stackshift_cli.errors import ExitCode
 from stackshift_cli.output import Ui, color_disabled_by_env
 
 if TYPE_CHECKING:
@@ -215,41 +215,3 @@ def run(argv: list[str] | None = None) -> int:
         _fallback_ui(args).error(exc.format_message(), hint)
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
     return int(result) if isinstance(result, int) else 0
-
-
-def report_error(exc: BaseException, ui: Ui) -> int:
-    """The one mapping from an exception raised by a command to a message and an exit code."""
-    import traceback
-
-    if isinstance(exc, StackshiftError):
-        if ui.debug:
-            traceback.print_exception(exc, file=ui.stderr)
-        ui.error(exc.message, exc.hint)
-        return int(exc.exit_code)
-    if isinstance(exc, Terminated):  # SIGTERM during verify, which stored and printed what it checked
-        ui.error("Terminated.")
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
-        ui.error("Interrupted.")
-        return int(ExitCode.INTERRUPTED)
-    if isinstance(exc, BrokenPipeError):  # the reader of stdout went away (`| head -1`): it has what it wanted
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return int(ExitCode.OK)
-    if ui.debug:
-        traceback.print_exception(exc, file=ui.stderr)
-    ui.error(
-        f"Internal error: {type(exc).__name__}: {exc}",
-        "This is a bug in stackshift; run again with --debug for the traceback and report it.",
-    )
-    return int(ExitCode.ERROR)
-
-
-def _fallback_ui(args: list[str]) -> Ui:
-    """A Ui for errors raised before the root callback built the run's own."""
-    no_color = color_disabled_by_env() or "--no-color" in args or _env_true("STACKSHIFT_NO_COLOR")
-    return Ui(color=not no_color, debug="--debug" in args or _env_true("STACKSHIFT_DEBUG"))
-
-
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

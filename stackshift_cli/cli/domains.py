@@ -90,13 +90,9 @@ def list_domains(
     json_output: JsonOption = False,
 ) -> None:
     """List domains: status, the four checks, created and last-checked times."""
-    state = get_state(ctx, json_output)
-    _announce(state)
-    ui, wanted = state.ui, status.value if status else None
-    if ui.json and not ui.stdout_tty:  # a script: one compact object per line (see Ui.json_lines)
-        ui.json_lines(state.backend().listing_json(wanted))
-    else:
-        ui.listing(state.backend().listing(wanted, records=ui.json))
+    from stackshift_cli.cli.quick import show_list  # also run without Typer, for plain arguments (cli/quick.py)
+
+    show_list(get_state(ctx, json_output), status.value if status else None)
 
 
 @app.command()
