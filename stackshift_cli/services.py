@@ -186,7 +186,7 @@ def _runner(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[
     if backend.judges_remotely:
         return Runner(check=_checker(backend, settings, ui, nameservers), in_flight=min(limit, MAX_IN_FLIGHT),
                       **common)
-    session = Session(settings, nameservers, queries_in_flight=limit)
+    session = Session(settings, nameservers, queries_in_flight=limit, remember_zones=not options["isolate"])
     return Runner(check_async=lambda domain: backend.check_async(domain, session), start_round=session.new_round,
                   finish=session.close, in_flight=limit, **common)
 

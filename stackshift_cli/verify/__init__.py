@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from stackshift_cli.config import Settings
     from stackshift_cli.domain import DnsRecord, Domain
+    from stackshift_cli.verify.answers import Zone
     from stackshift_cli.verify.lookup import Dns
     from stackshift_cli.verify.steps import Findings
 
@@ -59,7 +62,7 @@ class Session:
     now), `check(domain)` checks one domain within it; any number of checks may run at once."""
 
     def __init__(self, settings: Settings, nameservers: Sequence[str] | None = None, *,
-                 queries_in_flight: int | None = None) -> None:
+                 queries_in_flight: int | None = None, remember_zones: bool = False) -> None:
         from stackshift_cli.config import parse_nameservers
 
         configured = settings.get("dns.nameservers") if nameservers is None else nameservers
@@ -71,6 +74,11 @@ class Session:
         self.time_limit = check_time_limit(settings)
         self.window = timedelta(seconds=settings.duration("verify.window"))
         self.queries_in_flight = queries_in_flight
+        # verify NAME: the zones found are kept for the next run, whose first round asks their servers at once
+        # (verify/zonecache.py: a guess, confirmed by the discovery made as always)
+        self.remember_zones = remember_zones
+        self.confirmed_guesses = 0
+        self._guesses: dict[str, Zone] | None = None
         self._dns: Dns | None = None
 
     @property
@@ -87,11 +95,34 @@ class Session:
         self.close()
         self._dns = Dns(self.resolvers, timeout=self.timeout, authoritative_port=self.authoritative_port,
                         queries_in_flight=self.queries_in_flight or DEFAULT_CONCURRENCY)
+        if self.remember_zones:
+            from stackshift_cli.verify import zonecache
+
+            if self._guesses is None:
+                self._guesses = zonecache.load(self._zone_file(), self._zone_view(self._dns))
+            self._dns.guesses = self._guesses
 
     def close(self) -> None:
         if self._dns is not None:
-            self._dns.close()
-            self._dns = None
+            dns, self._dns = self._dns, None
+            dns.close()
+            self.confirmed_guesses += dns.confirmed
+            if self.remember_zones and dns.found:
+                from stackshift_cli.verify import zonecache
+
+                self._guesses = {**(self._guesses or {}), **dns.found}
+                zonecache.save(self._zone_file(), self._zone_view(dns), dns.found)
+
+    def _zone_file(self) -> Path:
+        from stackshift_cli.configfile import data_dir
+        from stackshift_cli.verify import zonecache
+
+        return zonecache.path_in(data_dir())
+
+    def _zone_view(self, dns: Dns) -> str:
+        from stackshift_cli.verify import zonecache
+
+        return zonecache.view_key(dns.resolvers, self.authoritative_port)
 
     async def in_own_round(self, work):
         """Await `work` in a round of its own, closed after it (one domain, one event loop)."""

@@ -57,12 +57,17 @@ class Dns:
     """
 
     def __init__(self, resolvers: list[tuple[str, int]], *, timeout: float, authoritative_port: int = 53,
-                 queries_in_flight: int = DEFAULT_CONCURRENCY) -> None:
+                 queries_in_flight: int = DEFAULT_CONCURRENCY, guesses: dict[str, Zone] | None = None) -> None:
         self.resolvers = [Server(address, port) for address, port in resolvers] or system_resolvers()
         self.timeout = timeout
         self.authoritative_port = authoritative_port
         self.queries_in_flight = max(1, queries_in_flight)
         self.sent = 0  # queries sent over the network (UDP and TCP), for benchmarks and --debug
+        # domain -> the zone an earlier run found for it (zonecache): its servers are asked at once, and their
+        # answers used only when this round's discovery finds the same zone and servers (`confirmed` counts them)
+        self.guesses = guesses or {}
+        self.found: dict[str, Zone] = {}  # domain -> the zone this round found for it, for the next runs
+        self.confirmed = 0
         self._shared: OrderedDict[tuple, asyncio.Future] = OrderedDict()
         self._slots: asyncio.Semaphore | None = None
         self._sockets = _Sockets()
@@ -273,15 +278,29 @@ class Lookups:
         for it unless a zone is delegated between the two, and then they refer to it. So the domain's zone is
         found once, and its records are asked of its servers in the same round; a referral (a delegated
         `_domainkey`, say) sends the name through the zone discovery of its own."""
-        if self.domain is not None and _strictly_above(self.domain, name):
+        if self.domain is not None and _at_or_below(name, self.domain):
+            guess = self.dns.guesses.get(self.domain)
+            early = asyncio.gather(*(self.query(s, name, rtype) for s in guess.servers)) if guess else None
             zone = await self.zone(self.domain)
             if zone.servers:
-                answers = await asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers))
+                if zone.error is None and zone.name is not None:
+                    self.dns.found[self.domain] = zone
+                if early is not None and guess is not None and guess.name == zone.name \
+                        and set(guess.servers) == set(zone.servers):
+                    self.dns.confirmed += 1
+                    answers = await early  # asked of the same servers, in the same order as below
+                else:
+                    answers = await asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers))
                 if not any(a.referral and _strictly_above(zone.name or "", a.referral) and
                            _at_or_below(name, a.referral) for a in answers):
-                    return zone, list(answers)
+                    return zone, [_by_server(answers, s) for s in zone.servers]
         zone = await self.zone(name)
         return zone, list(await asyncio.gather(*(self.query(s, name, rtype) for s in zone.servers)))
+
+
+def _by_server(answers: list[Answer], server: Server) -> Answer:
+    """The answer of `server` among `answers` (a guess lists the same servers, maybe in another order)."""
+    return next(a for a in answers if a.server == server)
 
 
 def system_resolvers() -> list[Server]:

@@ -53,14 +53,17 @@ class NxdomainServer:
     """`with NxdomainServer() as server:` then point STACKSHIFT_NAMESERVERS at `server.address`."""
 
     def __enter__(self) -> NxdomainServer:
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Udp)
-        port = self.udp.server_address[1]
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        try:
-            self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), _Tcp)
-        except OSError:
-            self.udp.server_close()
-            raise
+        for attempt in range(20):  # the kernel's free UDP port may be taken for TCP (another test's connection)
+            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Udp)
+            port = self.udp.server_address[1]
+            try:
+                self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), _Tcp)
+                break
+            except OSError:
+                self.udp.server_close()
+                if attempt == 19:
+                    raise
         self.address = f"127.0.0.1:{port}"
         self.port = port
         for server in (self.udp, self.tcp):
