@@ -14,10 +14,13 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from collections import Counter
-from typing import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Coroutine, Iterable, Sequence
 
 from stackshift_cli.domain import FAILED, VERIFIED, Domain
 from stackshift_cli.errors import ExitCode, NotFound, StackshiftError
+
+if TYPE_CHECKING:
+    from stackshift_cli.verify.processes import ProcessWorkers
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 15 * 60.0
@@ -217,6 +220,7 @@ class Runner:
     start_round: Callable[[], None] = lambda: None
     finish: Callable[[], None] = lambda: None  # after the last round (or an interrupt), where start_round runs
     keep: bool = True
+    processes: int = 1  # check_async in this many forked worker processes (verify/processes.py), when above 1
 
     def __post_init__(self) -> None:
         if (self.check is None) == (self.check_async is None):
@@ -231,8 +235,16 @@ class Runner:
         keep = self.keep or self.schedule is not None
         if self.schedule is not None:
             progress.deadline = self.clock() + self.schedule.timeout
-        workers: _Workers | _LoopWorkers = (_Workers(self.in_flight) if self.check_async is None
-                                            else _LoopWorkers(self.in_flight))
+        workers: _Workers | _LoopWorkers | ProcessWorkers
+        if self.check_async is None:
+            workers = _Workers(self.in_flight)
+        elif self.processes > 1:
+            from stackshift_cli.verify.processes import ProcessWorkers
+
+            workers = ProcessWorkers(self.in_flight, self.processes, self.check_async, self.start_round,
+                                     self.finish)
+        else:
+            workers = _LoopWorkers(self.in_flight)
         controls: set[CheckControl] = set()
         todo: Iterable[Domain] = domains
         try:
@@ -263,7 +275,7 @@ class Runner:
         workers.shutdown(finish=self.finish)
         return progress
 
-    def _round(self, workers: _Workers | _LoopWorkers, todo: Iterable[Domain], progress: Progress,
+    def _round(self, workers: _Workers | _LoopWorkers | ProcessWorkers, todo: Iterable[Domain], progress: Progress,
                controls: set[CheckControl], keep: bool) -> None:
         """Check each domain of `todo` once, at most `in_flight` at a time, taking them from it as places free up."""
         waiting = iter(todo)
@@ -312,7 +324,10 @@ class Runner:
                 control.cancel()
                 controls.discard(control)
 
-    def _submit(self, workers: _Workers | _LoopWorkers, control: CheckControl, domain: Domain) -> Future:
+    def _submit(self, workers: _Workers | _LoopWorkers | ProcessWorkers, control: CheckControl,
+                domain: Domain) -> Future:
+        if not isinstance(workers, (_Workers, _LoopWorkers)):
+            return workers.submit_check(domain, control.remaining())
         if isinstance(workers, _LoopWorkers):
             return workers.submit(self._checked_async(control, domain))
         return workers.submit(self._checked, control, domain)

@@ -332,3 +332,24 @@ def test_each_refuses_a_bad_row_before_handing_on_any_domain(store):
     with pytest.raises(StoreError) as listed_whole:
         backend(store).list()
     assert refused.value.message == listed_whole.value.message
+
+
+def test_save_check_returns_the_domain_exactly_as_the_store_then_holds_it(store):
+    """save_check does not read the domain back: what it returns must be what a read gives (records, statuses,
+    explanations, the time to the second, the bulk-sender requirements)."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from stackshift_cli.requirements import DmarcFacts, requirements
+
+    local = backend(store)
+    (domain,) = local.list()
+    records = [replace(r, status="verified" if i % 2 else "failed", explanation=f"why \x1b[2J {i} é")
+               for i, r in enumerate(domain.records)]
+    checked = domain.with_records(records, datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=timezone.utc),
+                                  timedelta(hours=72))
+    checked = replace(checked, requirements=requirements(
+        checked, DmarcFacts(f"_dmarc.{domain.name}", "quarantine", "r", "s", True)))
+    saved = local.save_check(checked)
+    assert saved == backend(store).get(domain.id)
+    assert saved.to_json() == backend(store).get(domain.id).to_json()

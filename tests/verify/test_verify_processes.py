@@ -1,0 +1,103 @@
+"""verify --all across cores (verify/processes.py): the same report, byte for byte, as in one process, every
+verdict stored, and an interrupt or a failing worker handled as in one process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import stackshift_cli.services as services
+from stackshift_cli.verify import processes
+
+
+@pytest.fixture
+def many(lab_cli, dnslab, zone):
+    """Twelve domains of the lab zone: eight with their records published as `create` printed them, four with
+    nothing published."""
+    from types import SimpleNamespace
+
+    from tests.verify.conftest import publish
+
+    names = [f"d{i}.{zone}" for i in range(12)]
+    for name in names:
+        assert lab_cli("domains", "create", name).exit_code == 0
+    for name in names[:8]:
+        for record in json.loads(lab_cli("domains", "records", name, "--json").stdout):
+            publish(dnslab, SimpleNamespace(**record))
+    return names
+
+
+def report(lab_cli, *args: str):
+    result = lab_cli("domains", "verify", "--all", *args)
+    return result.exit_code, result.stdout
+
+
+def mask(text: str) -> list[dict]:
+    return [{**item, "lastCheckedAt": None} for item in json.loads(text)]
+
+
+def test_a_run_in_worker_processes_reports_what_one_process_reports(lab_cli, many, monkeypatch):
+    single = report(lab_cli, "--json")
+    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(processes, "usable_cores", lambda: 3)
+    forked: list[int] = []
+    real = processes.ProcessWorkers.__init__
+
+    def counting(self, size, count, *args, **kwargs):
+        forked.append(count)
+        real(self, size, count, *args, **kwargs)
+
+    monkeypatch.setattr(processes.ProcessWorkers, "__init__", counting)
+    spread = report(lab_cli, "--json")
+    assert forked == [3], "the run did not use worker processes"
+    assert spread[0] == single[0]
+    assert mask(spread[1]) == mask(single[1])
+    assert [d["status"] for d in json.loads(spread[1])] == ["verified"] * 8 + ["pending"] * 4
+    stored = json.loads(lab_cli("domains", "list", "--json").stdout)
+    assert [d["status"] for d in stored] == ["verified"] * 8 + ["pending"] * 4
+    assert all(d["lastCheckedAt"] for d in stored)
+
+
+def test_a_check_that_raises_in_a_worker_is_reported_on_its_domain_alone(lab_cli, many, monkeypatch):
+    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+    from stackshift_cli.backends.local import LocalBackend
+
+    real = LocalBackend.check_async
+
+    async def broken(self, domain, session):
+        if domain.name == many[3]:
+            raise ZeroDivisionError("boom")
+        return await real(self, domain, session)
+
+    monkeypatch.setattr(LocalBackend, "check_async", broken)
+    code, out = report(lab_cli, "--json")
+    items = json.loads(out)
+    assert code == 1 and len(items) == 12
+    failed = [d for d in items if d.get("checkError")]
+    assert [d["name"] for d in failed] == [many[3]] and "ZeroDivisionError: boom" in failed[0]["checkError"]
+
+
+def test_a_worker_that_dies_fails_its_checks_and_the_run_goes_on(lab_cli, many, monkeypatch):
+    import os
+
+    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+    from stackshift_cli.backends.local import LocalBackend
+
+    real = LocalBackend.check_async
+
+    async def dying(self, domain, session):
+        if domain.name == many[5]:
+            os._exit(9)
+        return await real(self, domain, session)
+
+    monkeypatch.setattr(LocalBackend, "check_async", dying)
+    code, out = report(lab_cli, "--json")
+    items = json.loads(out)
+    assert code == 1 and len(items) == 12
+    lost = [d["name"] for d in items if "worker process ended" in (d.get("checkError") or "")]
+    assert many[5] in lost
+    # the checks the dead worker had in flight are lost with it; every later one goes to the live worker
+    assert [d["name"] for d in items if d["status"] == "verified"] == [n for n in many[:8] if n not in lost]
