@@ -13,7 +13,7 @@ import re
 import socket
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Coroutine
 
 import dns.asyncquery
 import dns.exception
@@ -41,6 +41,7 @@ MAX_ADDRESSES_PER_HOST = 4
 SHARED_MEMO_SIZE = 16_384  # answers about names outside the domains being checked, kept for the round (LRU)
 QUERIES_PER_SOCKET = 2_000  # a socket's source port is retired after this many queries (port randomness)
 SOCKET_DEPTH = 32  # queries waiting on one socket at most: a burst of their answers fits its receive buffer
+READ_BURST = 64  # datagrams a socket's reader takes at one wake-up of the event loop at most
 
 
 class Dns:
@@ -80,10 +81,10 @@ class Dns:
         """Close the sockets (a round is over)."""
         self._sockets.close()
 
-    def _shared_once(self, key: tuple, factory: Callable[[], Awaitable]) -> asyncio.Future:
+    def _shared_once(self, key: tuple, factory: Callable[[], Coroutine]) -> asyncio.Future:
         future = self._shared.get(key)
         if future is None:
-            future = self._shared[key] = asyncio.ensure_future(factory())
+            future = self._shared[key] = asyncio.get_running_loop().create_task(factory())
             if len(self._shared) > SHARED_MEMO_SIZE:
                 self._shared.popitem(last=False)  # its awaiting callers keep their own reference
         else:
@@ -114,14 +115,14 @@ class Lookups:
 
     # ------------------------------------------------------------ memoised entry points
 
-    def _once(self, key: tuple, name: str, factory: Callable[[], Awaitable],
+    def _once(self, key: tuple, name: str, factory: Callable[[], Coroutine],
               waiting: tuple[str, str, str] | None = None) -> Awaitable:
         """The memoised answer for `key`: made by `factory` the first time it is asked for. `waiting` names what
         an unanswered shared query is, for awaited()."""
         if self.domain is not None and _at_or_below(name, self.domain):
             future = self._own.get(key)
             if future is None:
-                future = self._own[key] = asyncio.ensure_future(factory())
+                future = self._own[key] = asyncio.get_running_loop().create_task(factory())
             return future  # only this domain's check awaits it, and that check is stopped whole or not at all
         future = self.dns._shared_once(key, factory)
         if future.done():
@@ -132,31 +133,34 @@ class Lookups:
         # Shielded: one domain's check giving up (a cancelled task) must not cancel the answer others share.
         return asyncio.shield(future)
 
-    async def resolve(self, name: str, rtype: str) -> Answer:
+    # The entry points return the memoised future itself, not a coroutine awaiting it: gather() and
+    # ensure_future() take it as it is, where a coroutine would cost a task of its own each time.
+
+    def resolve(self, name: str, rtype: str) -> Awaitable[Answer]:
         """The configured resolvers' answer (RD=1): the first resolver that answers decides."""
-        return await self._once(("resolve", name, rtype), name, lambda: self._resolve(name, rtype),
+        return self._once(("resolve", name, rtype), name, lambda: self._resolve(name, rtype),
                                 (self.resolvers[0].label, name, rtype))
 
-    async def query(self, server: Server, name: str, rtype: str) -> Answer:
+    def query(self, server: Server, name: str, rtype: str) -> Awaitable[Answer]:
         """One server's authoritative answer (RD=0)."""
-        return await self._once(("query", server, name, rtype), name,
+        return self._once(("query", server, name, rtype), name,
                                 lambda: self._ask(server, name, rtype, recursion=False), (server.label, name, rtype))
 
-    async def zone(self, name: str, depth: int = MAX_ZONE_DEPTH) -> Zone:
+    def zone(self, name: str, depth: int = MAX_ZONE_DEPTH) -> Awaitable[Zone]:
         """The zone holding `name`, found through the resolver: the NS set at the name, or the SOA owner of a
         negative answer, and the addresses of its name servers; `depth` steps up the tree at most.
 
         Each step goes strictly up (`_up`) with one step less, so no memoised discovery ever waits on itself,
         whatever the resolver answers."""
-        return await self._once(("zone", name, depth), name, lambda: self._zone(name, depth))
+        return self._once(("zone", name, depth), name, lambda: self._zone(name, depth))
 
     def awaited(self) -> list[str]:
         """The queries sent and not answered yet, for an explanation: 'ns1.example (192.0.2.1) for TXT at x'."""
         return [f"{label} for {rtype} at {visible(name) or '.'}" for label, name, rtype in sorted(self._in_flight)][:3]
 
-    async def observe(self, name: str, rtype: str) -> Observation:
+    def observe(self, name: str, rtype: str) -> Awaitable[Observation]:
         """Ask every authoritative server of the zone, and the resolver, at the same time."""
-        return await self._once(("observe", name, rtype), name, lambda: self._observe(name, rtype))
+        return self._once(("observe", name, rtype), name, lambda: self._observe(name, rtype))
 
     # ------------------------------------------------------------ implementations
 
@@ -314,20 +318,36 @@ def system_resolvers() -> list[Server]:
         return [Server("127.0.0.1", 53)]
 
 
-class _Socket(asyncio.DatagramProtocol):
+class _Socket:
     """A UDP socket connected to one server, shared by the queries sent to it: an answer goes to the query with
     its id and question, and anything else that arrives (late, duplicated, forged) is dropped. An ICMP error
-    (the server's port is closed) ends every query waiting on it."""
+    (the server's port is closed) ends every query waiting on it.
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
+    A plain non-blocking socket read by the event loop's reader callback, which takes every datagram waiting
+    (up to READ_BURST) at each wake-up: asyncio's datagram transport takes one per turn of the loop, and answers
+    come in bursts."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, raw: socket.socket) -> None:
+        self.loop = loop
+        self.raw = raw
+        self.open = True
         self.waiting: dict[int, tuple[bytes, asyncio.Future]] = {}
         self.used = 0
+        loop.add_reader(raw.fileno(), self._readable)
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def _readable(self) -> None:
+        recv = self.raw.recv
+        for _ in range(READ_BURST):
+            try:
+                data = recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error for an earlier query (port unreachable), reported now
+                self._fail(exc)
+                return
+            self._received(data)
 
-    def datagram_received(self, data: bytes, addr) -> None:
+    def _received(self, data: bytes) -> None:
         if len(data) < 12 or not data[2] & 0x80 or data[4:6] != b"\x00\x01":
             return  # not an answer to one question
         entry = self.waiting.get(int.from_bytes(data[:2], "big"))
@@ -337,12 +357,21 @@ class _Socket(asyncio.DatagramProtocol):
         if data[12:12 + len(question)].lower() == question and not future.done():
             future.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
-        self._fail(exc)
+    async def send(self, data: bytes) -> None:
+        try:
+            self.raw.send(data)
+        except (BlockingIOError, InterruptedError):  # the send buffer is full: wait for room
+            await self.loop.sock_sendall(self.raw, data)
+        except OSError as exc:  # an ICMP error for an earlier query, reported now: it ends them all
+            self._fail(exc)
+            raise
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self._fail(exc or ConnectionResetError("the socket was closed"))
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.loop.remove_reader(self.raw.fileno())
+            self.raw.close()
+            self._fail(ConnectionResetError("the socket was closed"))
 
     def _fail(self, exc: Exception) -> None:
         for _, future in self.waiting.values():
@@ -363,36 +392,40 @@ class _Sockets:
     async def exchange(self, server: Server, wire: bytes, question: bytes) -> bytes:
         """Send one query (its id is chosen here) and return the answer's bytes; OSError when the server cannot
         be reached."""
-        sock = await self._socket(server)
+        sock = self._socket(server)
         query_id = self._query_id(sock)
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        sock.waiting[query_id] = (question, future)
         sock.used += 1
+        await sock.send(query_id.to_bytes(2, "big") + wire[2:])  # no answer can be read before this returns
+        future: asyncio.Future = sock.loop.create_future()
+        sock.waiting[query_id] = (question, future)
         try:
-            assert sock.transport is not None
-            sock.transport.sendto(query_id.to_bytes(2, "big") + wire[2:])
             return await future
         finally:
             del sock.waiting[query_id]
-            if sock.used >= QUERIES_PER_SOCKET and not sock.waiting and sock.transport is not None:
-                sock.transport.close()
+            if sock.used >= QUERIES_PER_SOCKET and not sock.waiting:
+                sock.close()
 
-    async def _socket(self, server: Server) -> _Socket:
+    def _socket(self, server: Server) -> _Socket:
         pool = self._open.get((server.address, server.port))
         if pool is None:
             pool = self._open[(server.address, server.port)] = []
         for sock in pool:
-            if len(sock.waiting) < SOCKET_DEPTH and sock.used < QUERIES_PER_SOCKET and sock.transport is not None:
+            if len(sock.waiting) < SOCKET_DEPTH and sock.used < QUERIES_PER_SOCKET and sock.open:
                 return sock
-        pool[:] = [s for s in pool if s.transport is not None and s.used < QUERIES_PER_SOCKET]
-        loop = asyncio.get_running_loop()
-        _, sock = await loop.create_datagram_endpoint(_Socket, remote_addr=(server.address, server.port))
+        pool[:] = [s for s in pool if s.open and s.used < QUERIES_PER_SOCKET]
+        family = socket.AF_INET6 if ":" in server.address else socket.AF_INET
+        raw = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            raw = sock.transport.get_extra_info("socket") if sock.transport is not None else None
-            if raw is not None:
+            raw.setblocking(False)
+            try:
                 raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # as the system allows
-        except OSError:
-            pass
+            except OSError:
+                pass
+            raw.connect((server.address, server.port))
+        except BaseException:
+            raw.close()
+            raise
+        sock = _Socket(asyncio.get_running_loop(), raw)
         pool.append(sock)
         return sock
 
@@ -408,8 +441,7 @@ class _Sockets:
     def close(self) -> None:
         for pool in self._open.values():
             for sock in pool:
-                if sock.transport is not None:
-                    sock.transport.close()
+                sock.close()
         self._open.clear()
 
 
