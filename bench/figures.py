@@ -25,6 +25,7 @@ from bench.world import RESOLVER_PROXY_ADDR, UNBOUND_ADDR, World
 # The goals of issue 11.
 RATE_GOAL = 300.0  # correct domains per second, at D = 0 and D = 20 ms
 CHECKDMARC_FACTOR_GOAL = 5.0  # times checkdmarc's rate, at D = 0
+RATE_GOAL_FROM = 1_000  # the two rate goals are for runs of this many domains and more (the issue's figures)
 CPU_GOAL_MS = 6.0  # CPU per domain
 VERIFY_RSS_GOAL_MB = 200.0  # peak memory of a bulk run ("100,000 domains ... under 200 MB")
 LIST_SIZE_GOAL = 100_000
@@ -388,15 +389,18 @@ def _count(result: VerifyResult, queries: Queries, n: int) -> None:
 def _print_verify(report: Report, r: VerifyResult, baseline: Baseline | None) -> None:
     label = f"N = {r.n:,}, D = {r.delay:g} ms"
     report.print(f"  {label}")
+    rated = r.n >= RATE_GOAL_FROM  # the issue's rates are for runs of 1,000 domains and more
     goals = [report.goal(f"verify --all {r.n:,} D={r.delay:g}", f"≥ {RATE_GOAL:.0f} domains/s",
-                         f"{r.rate.median:.1f}/s", r.rate.median >= RATE_GOAL)]
+                         f"{r.rate.median:.1f}/s", r.rate.median >= RATE_GOAL)] if rated else []
     line = f"{r.rate.show()} domains/s ({r.wall.show(1)} s; CPU/wall {r.cpu_ms.median * r.n / 1000 / r.wall.median:.2f})"
     if baseline is not None and baseline.rate:
         ratio = r.rate.median / baseline.rate.median
         line += f"   checkdmarc {baseline.rate.show()} /s on {baseline.k:,} domains   ratio {ratio:.2f}×"
-        if r.delay == 0:
+        if r.delay == 0 and rated:
             goals.append(report.goal(f"verify --all {r.n:,} D=0", f"≥ {CHECKDMARC_FACTOR_GOAL:g}× checkdmarc",
                                      f"{ratio:.2f}×", ratio >= CHECKDMARC_FACTOR_GOAL))
+    if not rated:
+        line += f"   (no rate goal below {RATE_GOAL_FROM:,} domains: the process start is a large part of the run)"
     report.line("    throughput", line, indent=0)
     goals.append(report.goal(f"verify --all {r.n:,} D={r.delay:g}", f"CPU ≤ {CPU_GOAL_MS:g} ms/domain",
                              f"{r.cpu_ms.median:.1f} ms", r.cpu_ms.median <= CPU_GOAL_MS))

@@ -96,27 +96,28 @@ def sweep_orphans(directory: Path, stored: Callable[[list[str]], Iterable[str]],
     what cannot be removed stays for a later sweep.
     """
     now = time.time() if now is None else now
+    # The names first, without a stat each (a store of 100,000 domains has as many key files): key files are looked
+    # at only when there are more of them than rows, temporary files always (there are none or a few).
     temporary: list[tuple[str, str]] = []  # (file name, domain id)
-    keys: list[tuple[str, str]] = []
-    key_files = 0
+    key_names: list[str] = []
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                match = _TEMP_FILE.fullmatch(entry.name) or _KEY_FILE.fullmatch(entry.name)
-                if match is None:
-                    continue
-                is_temp = entry.name.startswith(".")
-                key_files += not is_temp
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if now - info.st_mtime >= ORPHAN_AGE_S:
-                    (temporary if is_temp else keys).append((entry.name, match.group(1)))
+                name = entry.name
+                if name.startswith("."):
+                    match = _TEMP_FILE.fullmatch(name)
+                    if match is not None and _old_enough(directory / name, now):
+                        temporary.append((name, match.group(1)))
+                elif name.endswith(".pem"):
+                    key_names.append(name)
     except OSError:
         return
-    if keys and key_files <= count():
-        keys = []  # as many key files as domains: none is an orphan (to look each one up would cost a lot)
+    keys: list[tuple[str, str]] = []
+    if len(key_names) > count():  # more key files than domains: some are orphans (as many: none is)
+        for name in key_names:
+            match = _KEY_FILE.fullmatch(name)
+            if match is not None and _old_enough(directory / name, now):
+                keys.append((name, match.group(1)))
     if not temporary and not keys:
         return
     kept = set(stored([domain_id for _, domain_id in temporary + keys]))
@@ -132,6 +133,14 @@ def sweep_orphans(directory: Path, stored: Callable[[list[str]], Iterable[str]],
                     os.rename(directory / name, final)
         except OSError:
             continue
+
+
+def _old_enough(path: Path, now: float) -> bool:
+    """Whether the file (not followed if a link) was last changed ORPHAN_AGE_S or more ago."""
+    try:
+        return now - os.stat(path, follow_symlinks=False).st_mtime >= ORPHAN_AGE_S
+    except OSError:
+        return False
 
 
 def _write_error(directory: Path, domain_id: str, exc: OSError) -> StoreError:
