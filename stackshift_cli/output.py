@@ -666,7 +666,8 @@ class VerifyDisplay:
 
     def result(self, old: Domain | None, new: Domain, state) -> None:
         first = new.id not in self._seen
-        self._seen.add(new.id)
+        if self.waiting:  # only --wait's displays ask which domains were checked (and --wait keeps them all anyway)
+            self._seen.add(new.id)
         if self.mode == "bar" and self.progress is not None:
             self.progress.advance(self._task)
         elif self.mode == "lines":

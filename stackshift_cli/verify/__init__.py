@@ -93,21 +93,22 @@ class Session:
         from stackshift_cli.verify.lookup import Dns
 
         self.close()
-        self._dns = Dns(self.resolvers, timeout=self.timeout, authoritative_port=self.authoritative_port,
-                        queries_in_flight=self.queries_in_flight or DEFAULT_CONCURRENCY)
+        dns = Dns(self.resolvers, timeout=self.timeout, authoritative_port=self.authoritative_port,
+                  queries_in_flight=self.queries_in_flight or DEFAULT_CONCURRENCY)
         if self.remember_zones:
             from stackshift_cli.verify import zonecache
 
             if self._guesses is None:
-                self._guesses = zonecache.load(self._zone_file(), self._zone_view(self._dns))
-            self._dns.guesses = self._guesses
+                self._guesses = zonecache.load(self._zone_file(), self._zone_view(dns))
+            dns.guesses, dns.found = self._guesses, {}
+        self._dns = dns
 
     def close(self) -> None:
         if self._dns is not None:
             dns, self._dns = self._dns, None
             dns.close()
             self.confirmed_guesses += dns.confirmed
-            if self.remember_zones and dns.found:
+            if self.remember_zones and dns.found:  # (found is None unless zones are remembered)
                 from stackshift_cli.verify import zonecache
 
                 self._guesses = {**(self._guesses or {}), **dns.found}

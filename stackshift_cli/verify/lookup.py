@@ -67,7 +67,8 @@ class Dns:
         # domain -> the zone an earlier run found for it (zonecache): its servers are asked at once, and their
         # answers used only when this round's discovery finds the same zone and servers (`confirmed` counts them)
         self.guesses = guesses or {}
-        self.found: dict[str, Zone] = {}  # domain -> the zone this round found for it, for the next runs
+        # domain -> the zone this round found for it, for the next runs; None: not kept (verify --all)
+        self.found: dict[str, Zone] | None = {} if guesses is not None else None
         self.confirmed = 0
         self._shared: OrderedDict[tuple, asyncio.Future] = OrderedDict()
         self._slots: asyncio.Semaphore | None = None
@@ -287,7 +288,7 @@ class Lookups:
             early = asyncio.gather(*(self.query(s, name, rtype) for s in guess.servers)) if guess else None
             zone = await self.zone(self.domain)
             if zone.servers:
-                if zone.error is None and zone.name is not None:
+                if self.dns.found is not None and zone.error is None and zone.name is not None:
                     self.dns.found[self.domain] = zone
                 if early is not None and guess is not None and guess.name == zone.name \
                         and set(guess.servers) == set(zone.servers):
