@@ -76,37 +76,23 @@ def cache_lock(cache: Path, name: str) -> Iterator[None]:
 
 
 def checkdmarc_python(cache: Path, log=print) -> Path:
-    with cache_lock(cache, "checkdmarc"):
-        return _checkdmarc_python(cache, log)
-
-
-def _checkdmarc_python(cache: Path, log) -> Path:
     """The Python of checkdmarc's own venv (`<cache>/checkdmarc-<version>`), made with this interpreter's `venv` and
-    pip from the package registry the first time. A venv left half-made (no `.complete`) is made again."""
-    venv = cache / f"checkdmarc-{CHECKDMARC_VERSION}"
-    python = venv / "bin" / "python"
-    marker = venv / ".complete"
-    if marker.exists() and python.exists():
-        return python
-    shutil.rmtree(venv, ignore_errors=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    log(f"bench: installing checkdmarc {CHECKDMARC_VERSION} into {venv}")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                             f"checkdmarc=={CHECKDMARC_VERSION}"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise MissingDependency(f"pip could not install checkdmarc=={CHECKDMARC_VERSION}:\n{result.stderr[-2000:]}")
-    subprocess.run([str(python), "-c", "import checkdmarc"], check=True)
-    marker.write_text(CHECKDMARC_VERSION + "\n")
-    return python
+    pip from the package registry the first time."""
+
+    def make(venv: Path, python: Path) -> None:
+        log(f"bench: installing checkdmarc {CHECKDMARC_VERSION} into {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                 f"checkdmarc=={CHECKDMARC_VERSION}"], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise MissingDependency(f"pip could not install checkdmarc=={CHECKDMARC_VERSION}:\n"
+                                    f"{result.stderr[-2000:]}")
+        subprocess.run([str(python), "-c", "import checkdmarc"], check=True)
+
+    return _cached_venv(cache, f"checkdmarc-{CHECKDMARC_VERSION}", make)
 
 
 def measured_python(cache: Path, log=print) -> Path:
-    with cache_lock(cache, "python"):
-        return _measured_python(cache, log)
-
-
-def _measured_python(cache: Path, log) -> Path:
     """The Python the figures run stackshift (and `import typer`) with: a venv of this interpreter whose only
     addition is one .pth line per site-packages directory of this interpreter, so it imports the same installed
     packages (typer, dnspython, ...) but runs none of their .pth start-up hooks: an editable install's import
@@ -118,22 +104,33 @@ def _measured_python(cache: Path, log) -> Path:
     import sysconfig
 
     dirs = list(dict.fromkeys([*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]))
+
+    def make(venv: Path, python: Path) -> None:
+        log(f"bench: making {venv} (this interpreter, its site-packages without their .pth hooks)")
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+        Path(purelib, "bench-site-packages.pth").write_text("".join(f"{d}\n" for d in dirs if Path(d).is_dir()))
+        subprocess.run([str(python), "-c", "import typer, dns.message, httpx, rich"], check=True)
+
     key = hashlib.blake2b("\n".join([sys.executable, *dirs]).encode(), digest_size=6).hexdigest()
-    venv = cache / f"python-{key}"
-    python = venv / "bin" / "python"
-    marker = venv / ".complete"
-    if marker.exists() and python.exists():
+    return _cached_venv(cache, f"python-{key}", make)
+
+
+def _cached_venv(cache: Path, name: str, make) -> Path:
+    """The Python of the venv `<cache>/<name>`, made by `make(venv, python)` the first time (under a lock: two
+    benches at once make it once). A venv left half-made (no `.complete`) is made again."""
+    with cache_lock(cache, name):
+        venv = cache / name
+        python = venv / "bin" / "python"
+        marker = venv / ".complete"
+        if marker.exists() and python.exists():
+            return python
+        shutil.rmtree(venv, ignore_errors=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        make(venv, python)
+        marker.write_text(sys.executable + "\n")
         return python
-    shutil.rmtree(venv, ignore_errors=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    log(f"bench: making {venv} (this interpreter, its site-packages without their .pth hooks)")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    Path(purelib, "bench-site-packages.pth").write_text("".join(f"{d}\n" for d in dirs if Path(d).is_dir()))
-    subprocess.run([str(python), "-c", "import typer, dns.message, httpx, rich"], check=True)
-    marker.write_text(sys.executable + "\n")
-    return python
 
 
 def compile_tree(tree: Path, python: str) -> None:

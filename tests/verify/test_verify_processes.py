@@ -28,6 +28,27 @@ def many(lab_cli, dnslab, zone):
     return names
 
 
+@pytest.fixture
+def two_workers(monkeypatch):
+    """verify --all checks in two worker processes, whatever the number of domains and of cores."""
+    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+
+
+def broken_check(monkeypatch, name: str, fault) -> None:
+    """The local backend's check of `name` runs `fault()` instead (in the worker that checks it)."""
+    from stackshift_cli.backends.local import LocalBackend
+
+    real = LocalBackend.check_async
+
+    async def check(self, domain, session):
+        if domain.name == name:
+            fault()
+        return await real(self, domain, session)
+
+    monkeypatch.setattr(LocalBackend, "check_async", check)
+
+
 def report(lab_cli, *args: str):
     result = lab_cli("domains", "verify", "--all", *args)
     return result.exit_code, result.stdout
@@ -59,19 +80,11 @@ def test_a_run_in_worker_processes_reports_what_one_process_reports(lab_cli, man
     assert all(d["lastCheckedAt"] for d in stored)
 
 
-def test_a_check_that_raises_in_a_worker_is_reported_on_its_domain_alone(lab_cli, many, monkeypatch):
-    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
-    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
-    from stackshift_cli.backends.local import LocalBackend
+def test_a_check_that_raises_in_a_worker_is_reported_on_its_domain_alone(lab_cli, many, monkeypatch, two_workers):
+    def boom():
+        raise ZeroDivisionError("boom")
 
-    real = LocalBackend.check_async
-
-    async def broken(self, domain, session):
-        if domain.name == many[3]:
-            raise ZeroDivisionError("boom")
-        return await real(self, domain, session)
-
-    monkeypatch.setattr(LocalBackend, "check_async", broken)
+    broken_check(monkeypatch, many[3], boom)
     code, out = report(lab_cli, "--json")
     items = json.loads(out)
     assert code == 1 and len(items) == 12
@@ -79,21 +92,10 @@ def test_a_check_that_raises_in_a_worker_is_reported_on_its_domain_alone(lab_cli
     assert [d["name"] for d in failed] == [many[3]] and "ZeroDivisionError: boom" in failed[0]["checkError"]
 
 
-def test_a_worker_that_dies_fails_its_checks_and_the_run_goes_on(lab_cli, many, monkeypatch):
+def test_a_worker_that_dies_fails_its_checks_and_the_run_goes_on(lab_cli, many, monkeypatch, two_workers):
     import os
 
-    monkeypatch.setattr(services, "PROCESSES_FROM", 1)
-    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
-    from stackshift_cli.backends.local import LocalBackend
-
-    real = LocalBackend.check_async
-
-    async def dying(self, domain, session):
-        if domain.name == many[5]:
-            os._exit(9)
-        return await real(self, domain, session)
-
-    monkeypatch.setattr(LocalBackend, "check_async", dying)
+    broken_check(monkeypatch, many[5], lambda: os._exit(9))
     code, out = report(lab_cli, "--json")
     items = json.loads(out)
     assert code == 1 and len(items) == 12
