@@ -191,7 +191,7 @@ def _runner(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[
     if backend.judges_remotely:
         return Runner(check=_checker(backend, settings, ui, nameservers), in_flight=min(limit, MAX_IN_FLIGHT),
                       **common)
-    processes = _processes(count) if options["isolate"] else 1
+    processes = min(_processes(count), limit) if options["isolate"] else 1  # --concurrency 1: one check at a time
     session = Session(settings, nameservers, queries_in_flight=max(1, limit // processes),
                       remember_zones=not options["isolate"])
     return Runner(check_async=lambda domain: backend.check_async(domain, session), start_round=session.new_round,

@@ -103,3 +103,27 @@ def test_a_worker_that_dies_fails_its_checks_and_the_run_goes_on(lab_cli, many, 
     assert many[5] in lost
     # the checks the dead worker had in flight are lost with it; every later one goes to the live worker
     assert [d["name"] for d in items if d["status"] == "verified"] == [n for n in many[:8] if n not in lost]
+
+
+def test_wait_rechecks_in_the_workers_round_after_round(lab_cli, many, two_workers):
+    """--wait with worker processes: each round starts in every worker; the pending domains are re-checked until
+    the deadline, the verified ones are not, and the exit code is the one of one process (4: still pending)."""
+    code, out = report(lab_cli, "--json", "--wait", "--timeout", "3s", "--interval", "1s")
+    items = json.loads(out)
+    assert code == 4
+    assert [d["status"] for d in items] == ["verified"] * 8 + ["pending"] * 4
+
+
+def test_concurrency_one_means_one_worker_at_most(lab_cli, many, monkeypatch, two_workers):
+    """--concurrency bounds the queries in flight of the whole run: with 1 there is no second worker to add any."""
+    forked: list[int] = []
+    real = processes.ProcessWorkers.__init__
+
+    def counting(self, size, count, *args, **kwargs):
+        forked.append(count)
+        real(self, size, count, *args, **kwargs)
+
+    monkeypatch.setattr(processes.ProcessWorkers, "__init__", counting)
+    code, out = report(lab_cli, "--json", "--concurrency", "1")
+    assert forked == [] and len(json.loads(out)) == 12
+
