@@ -240,9 +240,8 @@ class Ui:
         """`domains list`: each domain's JSON object (Domain.to_json; "records" only needed for --json), written as
         it comes, so any number of domains is listed in bounded memory.
 
-        --json: a JSON array of the objects, indented like every --json output (see json_lines for a script's).
-        Piped: a tab-separated row per domain. On a terminal: a table of aligned columns, whatever the number of
-        rows."""
+        --json: a JSON array of the objects (json_items). Piped: a tab-separated row per domain. On a terminal: a
+        table of aligned columns, whatever the number of rows."""
         if self.json:
             self.json_items(domains)
             return
@@ -255,12 +254,7 @@ class Ui:
     def json_items(self, items: Iterable[Mapping[str, Any]]) -> None:
         """A JSON array of objects (`domains list`, `verify --all`), written as they come: each element as
         json_item makes it."""
-        texts = map(self.json_item, items)
-        first = next(texts, None)
-        if first is None:
-            self.line("[]")
-            return
-        self._lines(_joined(first, texts))
+        self._json_array(map(self.json_item, items))
 
     def json_item(self, data: Mapping[str, Any]) -> str:
         """One element of a JSON array: indented as json.dumps(array, indent=2) writes it on a terminal, where a
@@ -268,18 +262,21 @@ class Ui:
         times the cost, for nobody). Made safe like json_text."""
         if self.stdout_tty:
             return _indented_item(data)
-        return _json_safe(_compact_encoder()(data))
+        return _json_safe(compact_json(data))
 
     def json_lines(self, lines: Iterable[str]) -> None:
         """A JSON array of objects given as compact JSON text (`json.dumps(obj, ensure_ascii=False)`), one per line
         between `[` and `]`: what --json prints to a script, written as it comes. Indenting, which only people need,
         runs in Python at several times the cost of json's C encoder. The text is made safe like json_text's."""
-        items = iter(lines)
+        self._json_array(map(_json_safe, lines))
+
+    def _json_array(self, items: Iterator[str]) -> None:
+        """The elements, already encoded, as the lines of one JSON array (`[]` when there are none)."""
         first = next(items, None)
         if first is None:
             self.line("[]")
             return
-        self._lines(_joined(_json_safe(first), map(_json_safe, items)))
+        self._lines(_joined(first, items))
 
     def _lines(self, lines: Iterable[str]) -> None:
         """Lines of data, written in blocks (one write per line costs more than making the line)."""
@@ -373,13 +370,14 @@ def _json_safe(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _compact_encoder() -> Any:
+def compact_json(data: Any) -> str:
+    """`json.dumps(data, ensure_ascii=False)` with one encoder made once: a listing encodes an object per domain."""
     global _COMPACT
     if _COMPACT is None:
         import json
 
         _COMPACT = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-    return _COMPACT
+    return _COMPACT(data)
 
 
 _COMPACT: Any = None
@@ -512,9 +510,7 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
         for index, domain in enumerate(domains):
             if index:
                 ui.line()
-            ui.line(tsv(domain.name, domain.status, domain.id))
-            for r in domain.records:
-                ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
+            _report_lines(ui, domain)
         return
     if many:
         ui.domain_list(domains)
@@ -525,6 +521,13 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
         title = f"{_escape(domain.name)}: {ui.status_text(domain.status)}"
         ui.console().print(title)
         ui._records_table(list(domain.records))
+
+
+def _report_lines(ui: Ui, domain: Domain) -> None:
+    """A domain in verify's report to a script: `name status id`, then `host type status explanation` per record."""
+    ui.line(tsv(domain.name, domain.status, domain.id))
+    for r in domain.records:
+        ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
 
 
 class VerifyStream:
@@ -572,9 +575,7 @@ class VerifyStream:
             return
         if not first:
             self.ui.line()
-        self.ui.line(tsv(domain.name, domain.status, domain.id))
-        for r in domain.records:
-            self.ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
+        _report_lines(self.ui, domain)
 
     def close(self) -> None:
         """Write what is still held (the domains before it were never given a result), and end the array."""

@@ -181,8 +181,9 @@ def _given(domains: Iterable[Domain], stream: VerifyStream | None) -> Iterator[D
 
 def _runner(backend: Backend, settings: Settings, ui: Ui, nameservers: Sequence[str], concurrency: int | None,
             count: int, **options) -> Runner:
-    """The Runner of a verify run: stackshift's own DNS checks in one event loop and one DNS session, with up to
-    `concurrency` domains and queries in flight; a backend that judges elsewhere (the API), in threads."""
+    """The Runner of a verify run: stackshift's own DNS checks in one event loop and one DNS session (for --all of
+    many domains, in worker processes, each with its own), with up to `concurrency` domains and queries in flight
+    in all; a backend that judges elsewhere (the API), in threads."""
     from stackshift_cli.verify import DEFAULT_CONCURRENCY, Session
     from stackshift_cli.verify.wait import MAX_IN_FLIGHT, Runner
 

@@ -75,11 +75,10 @@ class Backend(ABC):
     def listing_json(self, status: str | None = None) -> Iterator[str]:
         """What `listing` yields, each object as one line of JSON: `json.dumps(obj, ensure_ascii=False)` (a backend
         may write that text its own faster way: it must be the same text)."""
-        import json
+        from stackshift_cli.output import compact_json
 
-        encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
         for data in self.listing(status):
-            yield encode(data)
+            yield compact_json(data)
 
     def each(self, select: Callable[[str, str], bool]) -> tuple[int, Iterator[Domain]]:
         """The domains `select(id, status)` keeps, in `list` order: how many, and an iterator over them (what

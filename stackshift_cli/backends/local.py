@@ -413,9 +413,7 @@ class LocalBackend(Backend):
                 f"SELECT d.id, d.status, d.key_file, d.name, d.rowid FROM domains d {_ORDER}"))
             rows.row_factory = None
             for domain_id, status, key_file, name, rowid in rows:  # as they are read: never all of them at once
-                if not (type(domain_id) is str and _LOCAL_ID.fullmatch(domain_id)
-                        and key_file == domain_id + ".pem"):
-                    self._check_row(domain_id, key_file, name)
+                self._check_row(domain_id, key_file, name)
                 if select(domain_id, status):
                     chosen.append(rowid)
         except sqlite3.Error as exc:
@@ -439,7 +437,7 @@ class LocalBackend(Backend):
                     yield self._domain(row, records.get(row[0], ()))
 
     def get(self, ref: str) -> Domain:
-        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where=self.where)
+        return resolve_ref(ref, by_id=self._load, by_name=self._find_by_name, where=self.where)
 
     def delete(self, ref: str) -> Domain:
         from stackshift_cli.keys import key_path
@@ -490,18 +488,14 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------ rows -> Domain
 
-    def _get_by_id(self, domain_id: str) -> Domain:
-        if not self._read("SELECT 1 FROM domains WHERE id = ?", (domain_id,)):
-            raise NotFound(f"No domain with id {domain_id} in {self.where}.",
-                           hint="Run `stackshift domains list` to see your domains.")
-        return self._load(domain_id)
-
     def _find_by_name(self, name: str) -> Domain | None:
         rows = self._read("SELECT id FROM domains WHERE name = ?", (name,))
         return self._load(rows[0]["id"]) if rows else None
 
     def _check_row(self, domain_id: object, key_file: object, name: object) -> None:
         """A row is data from outside: its id must be an id stackshift makes, its key file `<id>.pem`."""
+        if type(domain_id) is str and _LOCAL_ID.fullmatch(domain_id) and key_file == domain_id + ".pem":
+            return  # the usual case, first and cheap: a listing checks every row
         if not is_local_id(domain_id):
             problem = f"whose id {quoted(repr(domain_id))} is not a stackshift domain id"
         elif key_file != f"{domain_id}.pem":
@@ -516,7 +510,8 @@ class LocalBackend(Backend):
     def _load(self, domain_id: str) -> Domain:
         rows = self._read(f"SELECT {_DOMAIN_COLUMNS} FROM domains d WHERE d.id = ?", (domain_id,))
         if not rows:
-            raise NotFound(f"No domain with id {domain_id} in {self.where}.")
+            raise NotFound(f"No domain with id {domain_id} in {self.where}.",
+                           hint="Run `stackshift domains list` to see your domains.")
         return self._domain(tuple(rows[0]), [tuple(r) for r in self._read(
             f"SELECT {_RECORD_COLUMNS} FROM records r WHERE r.domain_id = ? ORDER BY r.position", (domain_id,))])
 
@@ -547,9 +542,7 @@ class LocalBackend(Backend):
     def _checked(self, row: tuple | None) -> tuple | None:
         """A row of _DOMAIN_COLUMNS once _check_row accepts it (None stays None)."""
         if row is not None:
-            domain_id, key_file = row[0], row[4]
-            if not (type(domain_id) is str and _LOCAL_ID.fullmatch(domain_id) and key_file == domain_id + ".pem"):
-                self._check_row(domain_id, key_file, row[1])
+            self._check_row(row[0], row[4], row[1])
         return row
 
     def _rows(self, status: str | None, *, records: bool = True) -> Iterator[tuple[tuple, Sequence[tuple]]]:
@@ -646,7 +639,7 @@ def _json_line(row: tuple, records: Sequence[tuple]) -> str:
         if not (type(rtype) is str and type(name) is str and type(host) is str and type(value) is str
                 and type(status) is str and (explanation is None or type(explanation) is str)
                 and (purpose is None or type(purpose) is str) and (priority is None or type(priority) is int)):
-            return _encoder().encode(_domain_json(row, records))
+            return _encoded(row, records)
         if purpose in check_fields and check_fields[purpose] not in checks:
             checks[check_fields[purpose]] = status  # a check's status is its first record's
         text = (f'{{"type": {quote(rtype)}, "name": {quote(name)}, "host": {quote(host)}, "value": {quote(value)}, '
@@ -660,7 +653,7 @@ def _json_line(row: tuple, records: Sequence[tuple]) -> str:
         listed.append(text)
     domain_id, name, status, selector, _, created_at, last_checked_at, _ = row
     if not (type(name) is str and type(status) is str and (selector is None or type(selector) is str)):
-        return _encoder().encode(_domain_json(row, records))
+        return _encoded(row, records)
     created, checked = stored_time(created_at), stored_time(last_checked_at)
     found = tuple(checks.get(field, MISSING) for field, _ in _check_keys())
     statuses = _STATUSES.get(found)
@@ -674,14 +667,14 @@ def _json_line(row: tuple, records: Sequence[tuple]) -> str:
             f'"dkimSelector": {"null" if selector is None else quote(selector)}}}')
 
 
+def _encoded(row: tuple, records: Sequence[tuple]) -> str:
+    """_json_line's text through json itself, for rows holding types it does not write out."""
+    from stackshift_cli.output import compact_json
+
+    return compact_json(_domain_json(row, records))
+
+
 _STATUSES: dict[tuple[str, ...], str] = {}  # the check statuses of a domain -> their part of its JSON line
-
-
-@lru_cache(maxsize=1)
-def _encoder() -> Any:
-    import json
-
-    return json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from stackshift_cli.domain import Domain
+    from stackshift_cli.verify.wait import CheckControl
 
 MAX_PROCESSES = 8
 
@@ -88,8 +89,9 @@ class ProcessWorkers:
         self._reader = threading.Thread(target=self._read, name="verify-results", daemon=True)
         self._reader.start()
 
-    def submit_check(self, domain: Domain, remaining: float | None) -> Future:
-        """Check `domain` in the least busy worker; `remaining`: seconds its check may take (the run's deadline)."""
+    def start(self, control: CheckControl, domain: Domain) -> Future:
+        """Check `domain` in the least busy worker, within the time the control leaves (the run's deadline)."""
+        remaining = control.remaining()
         future: Future = Future()
         with self._lock:
             alive = [w for w in self._workers if w.alive]
@@ -107,7 +109,7 @@ class ProcessWorkers:
             self._settle(ident, False, RuntimeError(f"a verify worker process is gone ({exc})"))
         return future
 
-    def call(self, fn: Callable[[], None]) -> None:
+    def new_round(self) -> None:
         """Start a round in every worker (the Runner's start_round, which each worker holds)."""
         for worker in self._workers:
             try:
@@ -116,8 +118,9 @@ class ProcessWorkers:
             except (OSError, ValueError):
                 pass
 
-    def shutdown(self, grace: float = 0.0, finish: Callable[[], None] = lambda: None) -> None:
-        """Stop every worker: told to stop, given `grace` (at least a second) to close its session, then killed."""
+    def shutdown(self, grace: float = 0.0) -> None:
+        """Stop every worker: told to stop, given `grace` (at least a second) to close its session (finish, in the
+        worker), then killed."""
         for worker in self._workers:
             try:
                 with worker.send_lock:

@@ -82,18 +82,25 @@ def current_check() -> CheckControl | None:
 
 
 class _Workers:
-    """Daemon threads that run checks. Unlike concurrent.futures' pool, whose threads the interpreter joins at
+    """Daemon threads that run `check`. Unlike concurrent.futures' pool, whose threads the interpreter joins at
     exit, a check that never ends (a DNS server that never answers) cannot keep the process alive after an
-    interrupt: stopping never waits for more than STOP_GRACE."""
+    interrupt: stopping never waits for more than STOP_GRACE.
 
-    def __init__(self, size: int) -> None:
+    The Runner's workers, of any kind (these, _LoopWorkers, processes.ProcessWorkers), take the same calls:
+    `start(control, domain)` a check, `new_round()` before each round, `shutdown(grace)` at the end."""
+
+    def __init__(self, size: int, check: Callable[[Domain], Domain], start_round: Callable[[], None],
+                 finish: Callable[[], None]) -> None:
         self.size = max(1, size)
+        self._check = check
+        self._start_round = start_round
+        self._finish = finish
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
 
-    def submit(self, fn: Callable, *args) -> Future:
+    def start(self, control: CheckControl, domain: Domain) -> Future:
         future: Future = Future()
-        self._queue.put((future, fn, args))
+        self._queue.put((future, control, domain))
         if len(self._threads) < self.size:
             thread = threading.Thread(target=self._work, name=f"verify-{len(self._threads) + 1}", daemon=True)
             self._threads.append(thread)
@@ -105,22 +112,25 @@ class _Workers:
             item = self._queue.get()
             if item is None:
                 return
-            future, fn, args = item
+            future, control, domain = item
             if not future.set_running_or_notify_cancel():
                 continue
+            token = _CURRENT.set(control)  # the check's control, visible to it as current_check()
             try:
-                result = fn(*args)
+                result = self._check(domain)
             except BaseException as exc:  # a cancelled check ends with CancelledError: reported on its future
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+            finally:
+                _CURRENT.reset(token)
 
-    def call(self, fn: Callable[[], None]) -> None:
-        fn()
+    def new_round(self) -> None:
+        self._start_round()
 
-    def shutdown(self, grace: float = 0.0, finish: Callable[[], None] = lambda: None) -> None:
+    def shutdown(self, grace: float = 0.0) -> None:
         try:
-            finish()
+            self._finish()
         except Exception:
             pass  # a failing clean-up must not hide why the run ended
         for _ in self._threads:
@@ -184,8 +194,9 @@ class Runner:
 
     A check is either `check`, a function run in worker threads (at most `in_flight` at once), or `check_async`,
     a coroutine run in one event loop in one worker thread (at most `in_flight` domains at once: hundreds, as
-    its lookups are bounded by the DNS session, not by threads). `start_round` is called before each round, in
-    the thread that runs the checks (a DNS session forgets the previous round's answers there).
+    its lookups are bounded by the DNS session, not by threads), or with `processes` above 1 in that many forked
+    worker processes, each with its own loop. `start_round` is called before each round where the checks run (a
+    DNS session forgets the previous round's answers there), and `finish` there after the last.
 
     Domains are taken from the iterable given as the run goes, and with `keep` (or a schedule, which re-checks
     them) each domain's last result is kept in the Progress; otherwise it goes to `on_result` and only the
@@ -235,21 +246,12 @@ class Runner:
         keep = self.keep or self.schedule is not None
         if self.schedule is not None:
             progress.deadline = self.clock() + self.schedule.timeout
-        workers: _Workers | _LoopWorkers | ProcessWorkers
-        if self.check_async is None:
-            workers = _Workers(self.in_flight)
-        elif self.processes > 1:
-            from stackshift_cli.verify.processes import ProcessWorkers
-
-            workers = ProcessWorkers(self.in_flight, self.processes, self.check_async, self.start_round,
-                                     self.finish)
-        else:
-            workers = _LoopWorkers(self.in_flight)
+        workers = self._workers()
         controls: set[CheckControl] = set()
         todo: Iterable[Domain] = domains
         try:
             while True:
-                workers.call(self.start_round)
+                workers.new_round()
                 self._round(workers, todo, progress, controls, keep)
                 if self.schedule is None or progress.deadline is None or progress.stopped_on_failure:
                     break
@@ -270,10 +272,21 @@ class Runner:
         except BaseException:
             for control in list(controls):
                 control.cancel()
-            workers.shutdown(grace=STOP_GRACE, finish=self.finish)
+            workers.shutdown(grace=STOP_GRACE)
             raise
-        workers.shutdown(finish=self.finish)
+        workers.shutdown()
         return progress
+
+    def _workers(self) -> _Workers | _LoopWorkers | ProcessWorkers:
+        """Threads for `check`; for `check_async`, one event loop, or worker processes each with its own."""
+        if self.check is not None:
+            return _Workers(self.in_flight, self.check, self.start_round, self.finish)
+        assert self.check_async is not None
+        if self.processes > 1:
+            from stackshift_cli.verify.processes import ProcessWorkers
+
+            return ProcessWorkers(self.in_flight, self.processes, self.check_async, self.start_round, self.finish)
+        return _LoopWorkers(self.in_flight, self.check_async, self.start_round, self.finish)
 
     def _round(self, workers: _Workers | _LoopWorkers | ProcessWorkers, todo: Iterable[Domain], progress: Progress,
                controls: set[CheckControl], keep: bool) -> None:
@@ -295,7 +308,7 @@ class Runner:
                         progress.results.setdefault(domain.id, domain)
                     control = CheckControl(progress.deadline, self.clock)
                     controls.add(control)
-                    future = self._submit(workers, control, domain)
+                    future = workers.start(control, domain)
                     submitted[future] = (domain, control)
                     future.add_done_callback(finished.put)
                 if not submitted:
@@ -323,30 +336,6 @@ class Runner:
                 future.cancel()
                 control.cancel()
                 controls.discard(control)
-
-    def _submit(self, workers: _Workers | _LoopWorkers | ProcessWorkers, control: CheckControl,
-                domain: Domain) -> Future:
-        if not isinstance(workers, (_Workers, _LoopWorkers)):
-            return workers.submit_check(domain, control.remaining())
-        if isinstance(workers, _LoopWorkers):
-            return workers.submit(self._checked_async(control, domain))
-        return workers.submit(self._checked, control, domain)
-
-    def _checked(self, control: CheckControl, domain: Domain) -> Domain:
-        """In a worker thread: the check, with its control visible to it as current_check()."""
-        token = _CURRENT.set(control)
-        try:
-            assert self.check is not None
-            return self.check(domain)
-        finally:
-            _CURRENT.reset(token)
-
-    async def _checked_async(self, control: CheckControl, domain: Domain) -> Domain:
-        """In the event loop: the check, with its control visible to it as current_check() (a task's context is
-        its own)."""
-        _CURRENT.set(control)
-        assert self.check_async is not None
-        return await self.check_async(domain)
 
     def _stored(self, future: Future, domain: Domain, progress: Progress) -> Domain | None:
         """The stored result of one check; (isolated) the domain as it was, carrying the error, or None when the
@@ -383,27 +372,38 @@ class _LoopWorkers:
     """One event loop in a daemon thread that runs the checks' coroutines, `size` domains at a time (the Runner
     submits no more). Like _Workers, it never keeps the process alive after an interrupt."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, check: Callable[[Domain], Awaitable[Domain]], start_round: Callable[[], None],
+                 finish: Callable[[], None]) -> None:
         import asyncio
 
         self.size = max(1, size)
+        self._check = check
+        self._start_round = start_round
+        self._finish = finish
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="verify-loop", daemon=True)
         self._thread.start()
 
-    def submit(self, coroutine: Coroutine) -> Future:
+    def start(self, control: CheckControl, domain: Domain) -> Future:
+        return self._submit(self._checked(control, domain))
+
+    async def _checked(self, control: CheckControl, domain: Domain) -> Domain:
+        _CURRENT.set(control)  # visible to the check as current_check() (a task's context is its own)
+        return await self._check(domain)
+
+    def _submit(self, coroutine: Coroutine) -> Future:
         import asyncio
 
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
-    def call(self, fn: Callable[[], None]) -> None:
-        """Run `fn` in the loop's thread and wait for it."""
+    def new_round(self) -> None:
+        """start_round in the loop's thread (where the DNS session lives), waited for."""
         async def run() -> None:
-            fn()
+            self._start_round()
 
-        self.submit(run()).result()
+        self._submit(run()).result()
 
-    def shutdown(self, grace: float = 0.0, finish: Callable[[], None] = lambda: None) -> None:
+    def shutdown(self, grace: float = 0.0) -> None:
         import asyncio
 
         async def stop() -> None:
@@ -413,13 +413,13 @@ class _LoopWorkers:
             if tasks:
                 await asyncio.wait(tasks, timeout=grace)
             try:
-                finish()
+                self._finish()
             except Exception:
                 pass  # a failing clean-up must not hide why the run ended
 
         if self.loop.is_running():
             try:
-                self.submit(stop()).result(timeout=grace + 1.0)
+                self._submit(stop()).result(timeout=grace + 1.0)
             except Exception:
                 pass
             self.loop.call_soon_threadsafe(self.loop.stop)
