@@ -9,8 +9,8 @@ certain, goes to the full CLI, which gives the same answer.
 import sys
 
 # The root options (cli/app.py's `root`) as the parser reads them: flags, and options that take the next word.
-_ROOT_FLAGS = frozenset(("--json", "--no-color", "--quiet", "-q", "--debug", "--version"))
-_ROOT_OPTIONS = frozenset(("--profile", "--backend"))
+ROOT_FLAGS = frozenset(("--json", "--no-color", "--quiet", "-q", "--debug", "--version"))
+ROOT_OPTIONS = frozenset(("--profile", "--backend"))
 
 
 def main() -> None:
@@ -45,12 +45,12 @@ def asks_only_version(args: list[str]) -> bool:
     seen = False
     words = iter(args)
     for word in words:
-        if word in _ROOT_FLAGS:
+        if word in ROOT_FLAGS:
             seen = seen or word == "--version"
-        elif word in _ROOT_OPTIONS:
+        elif word in ROOT_OPTIONS:
             if next(words, None) is None:  # a missing value is a usage error
                 return False
-        elif word.partition("=")[0] not in _ROOT_OPTIONS:
+        elif word.partition("=")[0] not in ROOT_OPTIONS:
             return False
     return seen
 

@@ -35,6 +35,11 @@ class State:
             self._backend = BACKENDS[self.backend_name].open(self.settings, self.ui)
         return self._backend
 
+    def announce(self) -> None:
+        """On a terminal, say which backend and profile the command uses (stderr)."""
+        if self.ui.stderr_tty and not self.ui.json:
+            self.ui.info(f"Using the {self.backend_name} backend, profile {self.settings.profile}.")
+
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()

@@ -8,7 +8,7 @@ from enum import Enum
 
 import typer
 
-from stackshift_cli.cli.state import JsonOption, RefArgument, State, get_state
+from stackshift_cli.cli.state import JsonOption, RefArgument, get_state
 from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
@@ -20,12 +20,6 @@ RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)  #
 StatusFilter = Enum("StatusFilter", {s: s for s in DOMAIN_STATUSES}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(help="Create sender domains, print their DNS records, verify them.", no_args_is_help=True)
-
-
-def _announce(state: State) -> None:
-    """On a terminal, say which backend and profile a command used (stderr)."""
-    if state.ui.stderr_tty and not state.ui.json:
-        state.ui.info(f"Using the {state.backend_name} backend, profile {state.settings.profile}.")
 
 
 @app.command()
@@ -52,7 +46,7 @@ def create(
     if scripts:
         state.ui.warn(f"{to_unicode(domain_name)} ({domain_name}) mixes {' and '.join(scripts)} letters in one "
                       "label, as look-alikes of other domains do. Check that it is the name you meant.")
-    _announce(state)
+    state.announce()
     domain, created = state.backend().create(domain_name, selector=selector, inbound=inbound, exist_ok=exist_ok)
     ui = state.ui
     if ui.json:
@@ -168,7 +162,7 @@ def verify(
     nameservers = chosen_nameservers(state.settings, nameserver)
     backend = state.backend()
     if all_domains:
-        _announce(state)
+        state.announce()
     outcome = verify_domains(backend, state.settings, state.ui, target, fail_fast=fail_fast, nameservers=nameservers,
                              schedule=Schedule(interval=interval_s, timeout=timeout_s) if wait else None,
                              concurrency=concurrency, report=True)

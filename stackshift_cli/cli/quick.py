@@ -13,22 +13,21 @@ from __future__ import annotations
 import os
 
 from stackshift_cli.backends.base import BACKENDS
+from stackshift_cli.cli import ROOT_FLAGS, ROOT_OPTIONS
 from stackshift_cli.cli.context import State, report_error
 from stackshift_cli.statuses import DOMAIN_STATUSES
 
 # Click's words for a boolean environment variable (case and surrounding spaces ignored; empty means unset).
 _TRUE = frozenset(("1", "true", "t", "yes", "y", "on"))
 _FALSE = frozenset(("", "0", "false", "f", "no", "n", "off"))
-# The root's flags and their environment variables (cli/app.py's `root`).
-_ROOT_FLAGS = frozenset(("--json", "--no-color", "--quiet", "-q", "--debug"))
-_ROOT_OPTIONS = ("--profile", "--backend")
+# The root's flags (cli/__init__.py's, which main() reads too) but --version, which the full CLI answers first.
+_ROOT_FLAGS = ROOT_FLAGS - {"--version"}
 
 
 def show_list(state: State, status: str | None) -> None:
     """`domains list`: to a script with --json, one compact object per line (Ui.json_lines); else Ui.listing."""
     ui = state.ui
-    if ui.stderr_tty and not ui.json:
-        ui.info(f"Using the {state.backend_name} backend, profile {state.settings.profile}.")
+    state.announce()
     if ui.json and not ui.stdout_tty:
         ui.json_lines(state.backend().listing_json(status))
     else:
@@ -78,7 +77,7 @@ def _parse(args: list[str]) -> tuple[dict[str, bool], dict[str, str], str | None
         name, equals, value = word.partition("=")
         if word in _ROOT_FLAGS:
             flags["--quiet" if word == "-q" else word] = True
-        elif name in _ROOT_OPTIONS and name not in options:
+        elif name in ROOT_OPTIONS and name not in options:
             if not equals:
                 if not words:
                     return None
