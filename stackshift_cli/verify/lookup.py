@@ -512,18 +512,13 @@ def _quick_answer(server: Server, name: str, rtype: str, message: wire_reader.Me
     if soa_set is not None:
         first = soa_set.rdatas[0]
         soa = Soa(soa_set.owner, first[2], soa_set.ttl, first[6])
-    authoritative = bool(message.flags & 0x0400)
-    answer = Answer(
+    ns_sets = [rrset for rrset in message.authority if rrset.type == wire_reader.NS]
+    return _made(Answer(
         server, name, rtype, rcode, tuple(rr for rrset in message.answer for rr in _quick_rrs(rrset)), soa,
         additional=tuple(rr for rrset in message.additional for rr in _quick_rrs(rrset)),
-        authority_ns=tuple(target for rrset in message.authority if rrset.type == wire_reader.NS
-                           for target in rrset.rdatas),
-        authoritative=authoritative,
-    )
-    if not recursion and not authoritative and rcode in ("NOERROR", "NXDOMAIN"):
-        referral = next((rrset.owner for rrset in message.authority if rrset.type == wire_reader.NS), None)
-        return replace(answer, rcode="NOTAUTH", error="not authoritative for the zone", referral=referral)
-    return answer
+        authority_ns=tuple(target for rrset in ns_sets for target in rrset.rdatas),
+        authoritative=bool(message.flags & 0x0400),
+    ), ns_sets[0].owner if ns_sets else None, recursion=recursion)
 
 
 def _quick_rrs(rrset: wire_reader.RRset) -> list[Rr]:
@@ -553,17 +548,21 @@ def _answer(server: Server, name: str, rtype: str, response: dns.message.Message
     if soa_rr is not None:
         first = soa_rr[0]
         soa = Soa(_text(soa_rr.name), int(first.serial), int(soa_rr.ttl), int(first.minimum))
-    authoritative = bool(response.flags & dns.flags.AA)
-    answer = Answer(
+    ns_owner = next((_text(rrset.name) for rrset in response.authority if rrset.rdtype == dns.rdatatype.NS), None)
+    return _made(Answer(
         server, name, rtype, rcode, records, soa,
         additional=tuple(rr for rrset in response.additional for rr in _rrs(rrset)),
         authority_ns=tuple(r.text for r in authority if r.type == "NS"),
-        authoritative=authoritative,
-    )
-    if not recursion and not authoritative and rcode in ("NOERROR", "NXDOMAIN"):
-        # A referral to a child zone, or a server listed in the NS set that does not hold the zone (lame).
-        referral = next((_text(rrset.name) for rrset in response.authority if rrset.rdtype == dns.rdatatype.NS), None)
-        return replace(answer, rcode="NOTAUTH", error="not authoritative for the zone", referral=referral)
+        authoritative=bool(response.flags & dns.flags.AA),
+    ), ns_owner, recursion=recursion)
+
+
+def _made(answer: Answer, ns_owner: str | None, *, recursion: bool) -> Answer:
+    """The answer as checks see it (from either parse): a server asked without recursion that does not answer with
+    authority is NOTAUTH, with the zone its NS set names (`ns_owner`) as the referral: a child zone, or a server
+    listed in the NS set that does not hold the zone (lame)."""
+    if not recursion and not answer.authoritative and answer.rcode in ("NOERROR", "NXDOMAIN"):
+        return replace(answer, rcode="NOTAUTH", error="not authoritative for the zone", referral=ns_owner)
     return answer
 
 
