@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -61,8 +62,6 @@ class ProcessWorkers:
     def __init__(self, size: int, count: int, check_async: Callable[[Domain], Awaitable[Domain]],
                  start_round: Callable[[], None], finish: Callable[[], None]) -> None:
         import multiprocessing
-
-        import sys
 
         context = multiprocessing.get_context("fork")
         for stream in (sys.stdout, sys.stderr):  # a forked child would write out what is still buffered
@@ -184,8 +183,6 @@ def _serve(conn: Connection, parent_end: Connection, check_async: Callable[[Doma
            start_round: Callable[[], None], finish: Callable[[], None]) -> None:
     """A worker's life: checks as the parent sends them, in one event loop, until told to stop."""
     import asyncio
-
-    import sys
 
     parent_end.close()  # the parent's end of this pipe, inherited: closed, so that the parent's exit is seen
     sys.stdout = sys.stderr = open(os.devnull, "w")  # the parent's streams are the parent's to write

@@ -47,14 +47,20 @@ def report_at_the_end(json_output: bool, domains: list[Domain]) -> str:
     return out.stdout.getvalue()
 
 
+def expecting(json_output: bool, domains: list[Domain]) -> tuple[Ui, VerifyStream]:
+    """A stream to a script's stdout that was given `domains`, none of them checked yet."""
+    out = ui(json_output)
+    stream = VerifyStream(out)
+    for d in domains:
+        stream.expect(d)
+    return out, stream
+
+
 def streamed(json_output: bool, given_order: list[Domain], completion: list[int],
              dropped: frozenset[int] = frozenset()) -> str:
     """The stream's output when the domains are given in `given_order` and their checks end in the order of the
     places in `completion` (those in `dropped` end without a result: deleted meanwhile)."""
-    out = ui(json_output)
-    stream = VerifyStream(out)
-    for d in given_order:
-        stream.expect(d)
+    out, stream = expecting(json_output, given_order)
     for place in completion:
         if place in dropped:
             stream.drop(given_order[place])
@@ -103,11 +109,8 @@ def test_the_streamed_json_of_every_domain_dropped_is_an_empty_array():
 
 
 def test_a_result_is_written_as_soon_as_every_domain_given_before_it_has_one():
-    out = ui(True)
-    stream = VerifyStream(out)
     domains = [domain(n) for n in range(4)]
-    for d in domains:
-        stream.expect(d)
+    out, stream = expecting(True, domains)
     written = out.stdout.getvalue
 
     stream.result(domains[0])  # the first one: written at once
@@ -128,11 +131,8 @@ def test_a_result_is_written_as_soon_as_every_domain_given_before_it_has_one():
 
 
 def test_a_tab_separated_result_is_written_as_soon_as_every_domain_given_before_it_has_one():
-    out = ui(False)
-    stream = VerifyStream(out)
     domains = [domain(n) for n in range(3)]
-    for d in domains:
-        stream.expect(d)
+    out, stream = expecting(False, domains)
     stream.result(domains[1])
     assert out.stdout.getvalue() == ""
     stream.result(domains[0])

@@ -82,6 +82,17 @@ def test_a_check_without_wait_ends_within_ten_times_the_dns_timeout(hostile, lab
     assert ended.seconds >= 5  # the bound is the check's, not a shorter one
 
 
+def stopped_by(sig: int, args: tuple[str, ...], hostile, env: dict[str, str]):
+    """`stackshift *args` sent `sig` once its check hangs in the deep zone's discovery: how it ended, timed from the
+    signal."""
+    proc = start(*args, env=env)
+    wait_until(lambda: hostile.received(under("deep.test", rd=True)), within=15, what="the check to start")
+    time.sleep(0.5)  # well inside the hung zone discovery
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    return finish(proc, within=5, started=sent)
+
+
 @pytest.mark.parametrize("args", [
     pytest.param(("domains", "verify", DEEP), id="verify"),
     pytest.param(("domains", "verify", DEEP, "--wait", "--interval", "1s"), id="wait"),
@@ -90,12 +101,7 @@ def test_a_check_without_wait_ends_within_ten_times_the_dns_timeout(hostile, lab
 def test_one_ctrl_c_stops_a_hung_check_at_once(args, hostile, lab_cli, dnslab, isolated_env):
     deep_silent(hostile, lab_cli)
     create(lab_cli, f"m.{DEEP}")  # a second hung domain, for --all
-    proc = start(*args, env=lab_env(dnslab, isolated_env, resolver_of(hostile)))
-    wait_until(lambda: hostile.received(under("deep.test", rd=True)), within=15, what="the check to start")
-    time.sleep(0.5)  # well inside the hung zone discovery
-    interrupted = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    ended = finish(proc, within=5, started=interrupted)
+    ended = stopped_by(signal.SIGINT, args, hostile, lab_env(dnslab, isolated_env, resolver_of(hostile)))
     assert not ended.hung, f"still running 5s after one Ctrl-C: {ended.stderr}"
     assert ended.code == 130, ended.stderr
     assert ended.stderr.rstrip().splitlines()[-1] == "Error: Interrupted."
@@ -104,12 +110,8 @@ def test_one_ctrl_c_stops_a_hung_check_at_once(args, hostile, lab_cli, dnslab, i
 
 def test_sigterm_stops_a_hung_check_at_once_with_exit_143(hostile, lab_cli, dnslab, isolated_env):
     deep_silent(hostile, lab_cli)
-    proc = start("domains", "verify", DEEP, "--wait", env=lab_env(dnslab, isolated_env, resolver_of(hostile)))
-    wait_until(lambda: hostile.received(under("deep.test", rd=True)), within=15, what="the check to start")
-    time.sleep(0.5)
-    terminated = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    ended = finish(proc, within=5, started=terminated)
+    ended = stopped_by(signal.SIGTERM, ("domains", "verify", DEEP, "--wait"), hostile,
+                       lab_env(dnslab, isolated_env, resolver_of(hostile)))
     assert not ended.hung, f"still running 5s after SIGTERM: {ended.stderr}"
     assert ended.code == 143, ended.stderr
     assert ended.stderr.rstrip().splitlines()[-1] == "Error: Terminated."

@@ -35,6 +35,20 @@ def two_workers(monkeypatch):
     monkeypatch.setattr(processes, "usable_cores", lambda: 2)
 
 
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The number of workers each ProcessWorkers of the run was made with, in order."""
+    made: list[int] = []
+    real = processes.ProcessWorkers.__init__
+
+    def counting(self, size, count, *args, **kwargs):
+        made.append(count)
+        real(self, size, count, *args, **kwargs)
+
+    monkeypatch.setattr(processes.ProcessWorkers, "__init__", counting)
+    return made
+
+
 def broken_check(monkeypatch, name: str, fault) -> None:
     """The local backend's check of `name` runs `fault()` instead (in the worker that checks it)."""
     from stackshift_cli.backends.local import LocalBackend
@@ -58,20 +72,13 @@ def mask(text: str) -> list[dict]:
     return [{**item, "lastCheckedAt": None} for item in json.loads(text)]
 
 
-def test_a_run_in_worker_processes_reports_what_one_process_reports(lab_cli, many, monkeypatch):
+def test_a_run_in_worker_processes_reports_what_one_process_reports(lab_cli, many, monkeypatch, forks):
     single = report(lab_cli, "--json")
+    assert forks == []
     monkeypatch.setattr(services, "PROCESSES_FROM", 1)
     monkeypatch.setattr(processes, "usable_cores", lambda: 3)
-    forked: list[int] = []
-    real = processes.ProcessWorkers.__init__
-
-    def counting(self, size, count, *args, **kwargs):
-        forked.append(count)
-        real(self, size, count, *args, **kwargs)
-
-    monkeypatch.setattr(processes.ProcessWorkers, "__init__", counting)
     spread = report(lab_cli, "--json")
-    assert forked == [3], "the run did not use worker processes"
+    assert forks == [3], "the run did not use worker processes"
     assert spread[0] == single[0]
     assert mask(spread[1]) == mask(single[1])
     assert [d["status"] for d in json.loads(spread[1])] == ["verified"] * 8 + ["pending"] * 4
@@ -114,16 +121,8 @@ def test_wait_rechecks_in_the_workers_round_after_round(lab_cli, many, two_worke
     assert [d["status"] for d in items] == ["verified"] * 8 + ["pending"] * 4
 
 
-def test_concurrency_one_means_one_worker_at_most(lab_cli, many, monkeypatch, two_workers):
+def test_concurrency_one_means_one_worker_at_most(lab_cli, many, two_workers, forks):
     """--concurrency bounds the queries in flight of the whole run: with 1 there is no second worker to add any."""
-    forked: list[int] = []
-    real = processes.ProcessWorkers.__init__
-
-    def counting(self, size, count, *args, **kwargs):
-        forked.append(count)
-        real(self, size, count, *args, **kwargs)
-
-    monkeypatch.setattr(processes.ProcessWorkers, "__init__", counting)
     code, out = report(lab_cli, "--json", "--concurrency", "1")
-    assert forked == [] and len(json.loads(out)) == 12
+    assert forks == [] and len(json.loads(out)) == 12
 
