@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     VERIFICATION_PENDING = 4
     NOT_FOUND = 5
     AUTH = 6
+    PUBLISH_CONFLICT = 7  # publish: the plan has conflicts; nothing was written
     INTERRUPTED = 130
     TERMINATED = 143  # 128 + SIGTERM, as shells report a process ended by it
 
@@ -78,3 +79,23 @@ class InvalidApiData(ApiError):
     """The API sent a domain or record stackshift cannot use (an invalid name, id, time ...): exit 1.
 
     A listing leaves such a domain out with a warning; the answer about one domain is an error."""
+
+
+class PublishConflict(StackshiftError):
+    """`domains publish`: the plan has conflicts (or --dry-run found them); nothing was written: exit 7."""
+
+    exit_code = ExitCode.PUBLISH_CONFLICT
+
+
+class ProviderError(StackshiftError):
+    """A DNS provider refused or failed a change, or could not be reached: exit 1.
+
+    `applied` is how many changes of the run the provider had made before the error (the journal has them)."""
+
+
+class ProviderAuthError(AuthError):
+    """A DNS provider refused the credentials (a wrong TSIG secret, a revoked token): exit 6."""
+
+
+class PrerequisiteFailed(ProviderError):
+    """The zone changed between the plan and its apply: the change was refused instead of overwriting: exit 1."""
