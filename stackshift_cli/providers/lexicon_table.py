@@ -6,9 +6,539 @@ name: ((option, help), ...), (name-server patterns, ...)
 LEXICON_VERSION = "3.25.2"
 
 PROVIDERS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
-    "cloudflare": ((("auth_username", "specify username"), ("auth_token", "specify token")), ("cloudflare.com",)),
-    "powerdns": ((("auth_token", "specify token for authentication"),
-                  ("pdns_server", "URI for PowerDNS server"),
-                  ("pdns_server_id", "Server ID to interact with"),
-                  ("pdns_disable_notify", "Disable slave notifications from master")), ()),
+    "aliyun": (
+        (
+            ("auth_key_id", "specify access key id for authentication"),
+            ("auth_secret", "specify access secret for authentication"),
+        ),
+        ("hichina.com",),
+    ),
+    "arvancloud": ((("auth_token", "specify key for authentication (API Key)"),), ("arvancloud.ir",)),
+    "aurora": (
+        (
+            ("auth_api_key", "specify API key for authentication"),
+            ("auth_secret_key", "specify the secret key for authentication"),
+        ),
+        ("auroradns.eu",),
+    ),
+    "azure": (
+        (
+            ("auth_client_id", "specify the client ID (aka application ID) of the App registration"),
+            ("auth_client_secret", "specify the client secret of the App registration"),
+            ("auth_tenant_id", "specify the tenant ID (aka directory ID) of the App registration"),
+            ("auth_subscription_id", "specify the subscription ID attached to the resource group"),
+            ("resource_group", "specify the resource group hosting the DNS zone to edit"),
+        ),
+        ("azure-dns.com", "azure-dns.info", "azure-dns.net", "azure-dns.org"),
+    ),
+    "cloudflare": (
+        (
+            ("auth_username", "specify email address for authentication (for Global API key only)"),
+            ("auth_token", "specify token for authentication (Global API key or API token)"),
+            ("zone_id", "specify the zone id (if set, API token can be scoped to the target zone)"),
+        ),
+        ("cloudflare.com",),
+    ),
+    "cloudns": (
+        (
+            ("auth_id", "specify user id for authentication"),
+            ("auth_subid", "specify subuser id for authentication"),
+            ("auth_subuser", "specify subuser name for authentication"),
+            ("auth_password", "specify password for authentication"),
+            ("weight", "specify the SRV record weight"),
+            ("port", "specify the SRV record port"),
+        ),
+        ("cloudns.net",),
+    ),
+    "cloudxns": (
+        (
+            ("auth_username", "specify API-KEY for authentication"),
+            ("auth_token", "specify SECRET-KEY for authentication"),
+        ),
+        ("cloudxns.net",),
+    ),
+    "conoha": (
+        (
+            ("auth_region", "specify region. If empty, region `tyo1` will be used."),
+            ("auth_token",
+             "specify token for authentication. If empty, the username and password will be used to create a…"),
+            ("auth_username", "specify api username for authentication. Only used if --auth-token is empty."),
+            ("auth_password", "specify api user password for authentication. Only used if --auth-token is empty."),
+            ("auth_tenant_id", "specify tenand id for authentication. Only used if --auth-token is empty."),
+        ),
+        ("conoha.io",),
+    ),
+    "constellix": (
+        (
+            ("auth_username", "specify the API key username for authentication"),
+            ("auth_token", "specify secret key for authenticate="),
+        ),
+        ("constellix.com",),
+    ),
+    "ddns": (
+        (
+            ("auth_token", "specify the key used in format <alg>:<key_id>:<secret>"),
+            ("ddns_server", "specify IP of the DDNS server"),
+        ),
+        (),
+    ),
+    "desec": (
+        (
+            ("auth_token", "specify api token for authentication"),
+            ("auth_username", "specify email address for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("ns1.desec.io", "ns2.desec.org"),
+    ),
+    "devnomads": ((("auth_token", "Specify token for authentication."),), ()),
+    "digitalocean": ((("auth_token", "specify token for authentication"),), ("digitalocean.com",)),
+    "dinahosting": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("dinahosting.com",),
+    ),
+    "directadmin": (
+        (
+            ("auth_password", "specify password for authentication (or login key for two-factor authentication)"),
+            ("auth_username", "specify username for authentication"),
+            ("endpoint", "specify the DirectAdmin endpoint"),
+        ),
+        (),
+    ),
+    "dnsimple": (
+        (
+            ("auth_token", "specify api token for authentication"),
+            ("auth_username", "specify email address for authentication"),
+            ("auth_password", "specify password for authentication"),
+            ("auth_2fa", "specify two-factor auth token (OTP) to use with email/password authentication"),
+        ),
+        ("dnsimple-edge.net", "dnsimple-edge.org", "dnsimple.com"),
+    ),
+    "dnsmadeeasy": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("dnsmadeeasy",),
+    ),
+    "dnspark": (
+        (
+            ("auth_username", "specify api key for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("dnspark.com",),
+    ),
+    "dnspod": (
+        (
+            ("auth_username", "specify api id for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("dnsapi.cn",),
+    ),
+    "dnsservices": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("dns.services",),
+    ),
+    "dreamhost": ((("auth_token", "specify api key for authentication"),), ("dreamhost.com",)),
+    "duckdns": (
+        (
+            ("auth_token", "specify the account token for authentication"),
+        ),
+        ("ca-central-1.compute.amazonaws.com",),
+    ),
+    "dynu": ((("auth_token", "specify api key for authentication"),), ("dynu.com",)),
+    "easydns": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("easydns.net",),
+    ),
+    "easyname": (
+        (
+            ("auth_username", "Specify username used to authenticate"),
+            ("auth_password", "Specify password used to authenticate"),
+        ),
+        ("easyname.eu",),
+    ),
+    "euserv": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("euserv.com",),
+    ),
+    "exoscale": (
+        (
+            ("auth_key", "specify API key for authentication"),
+            ("auth_secret", "specify API secret for authentication"),
+        ),
+        ("exoscale.ch",),
+    ),
+    "flexibleengine": (
+        (
+            ("auth_token", "specify token for authentication"),
+            ("zone_id", "specify the zone id"),
+        ),
+        ("orange-business.com",),
+    ),
+    "gandi": (
+        (
+            ("auth_token", "specify Gandi API key or Personal Access Token"),
+            ("api_protocol", "(optional) specify Gandi API protocol to use: rpc (default) or rest"),
+        ),
+        ("gandi.net",),
+    ),
+    "gehirn": (
+        (
+            ("auth_token", "specify access token for authentication"),
+            ("auth_secret", "specify access secret for authentication"),
+        ),
+        ("gehirn.jp",),
+    ),
+    "glesys": ((("auth_username", "specify username (CL12345)"), ("auth_token", "specify API key")), ("glesys.com",)),
+    "godaddy": (
+        (
+            ("auth_key", "specify the key to access the API"),
+            ("auth_secret", "specify the secret to access the API"),
+        ),
+        ("domaincontrol.com", "godaddy.com"),
+    ),
+    "googleclouddns": (
+        (
+            ("auth_service_account_info",
+             "specify the service account info in the Google JSON format: can be either the path of a file…"),
+            ("private_zone",
+             "indicates what kind of hosted zone to use: if set, use only private zones, otherwise use only…"),
+        ),
+        ("googledomains.com",),
+    ),
+    "gransy": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("gransy.com",),
+    ),
+    "gratisdns": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("gratisdns.dk",),
+    ),
+    "henet": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("he.net",),
+    ),
+    "hetzner": ((("auth_token", "Specify Hetzner DNS or Cloud API token"),), ("ns.hetzner.com", "ns.hetzner.de")),
+    "hostingde": ((("auth_token", "specify api key for authentication"),), ("hosting.de",)),
+    "hover": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+            ("auth_totp_secret", "specify base32-encoded shared secret to generate an OTP for authentication"),
+        ),
+        ("hover.com",),
+    ),
+    "httpnet": ((("auth_token", "specify api key for authentication"),), ("routing.net",)),
+    "infoblox": (
+        (
+            ("auth_user", "specify the user to access the Infoblox WAPI"),
+            ("auth_psw", "specify the password to access the Infoblox WAPI"),
+            ("ib_view", "specify DNS View to manage at the Infoblox"),
+            ("ib_host", "specify Infoblox Host exposing the WAPI"),
+        ),
+        (),
+    ),
+    "infomaniak": ((("auth_token", "specify the token"),), ("infomaniak.com",)),
+    "internetbs": (
+        (
+            ("auth_key", "specify API key for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("topdns.com",),
+    ),
+    "inwx": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        (
+            "ns.domrobot.biz",
+            "ns.domrobot.com",
+            "ns.domrobot.info",
+            "ns.domrobot.net",
+            "ns.domrobot.org",
+            "ns.inwx.de",
+            "ns2.inwx.de",
+            "ns3.inwx.eu",
+            "ns4.inwx.com",
+            "ns5.inwx.net",
+        ),
+    ),
+    "ionos": (
+        (
+            ("api_key", "IONOS api key: public prefix + period + key proper"),
+        ),
+        ("ui-dns.biz", "ui-dns.com", "ui-dns.de", "ui-dns.org"),
+    ),
+    "joker": ((("auth_token", "specify the API Key to connect to the Joker.com API"),), ("ns.joker.com",)),
+    "linode": ((("auth_token", "specify api key for authentication"),), ("linode.com",)),
+    "linode4": ((("auth_token", "specify api key for authentication"),), ("linode.com",)),
+    "localzone": ((("filename", "specify location of zone master file"),), ()),
+    "luadns": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("luadns.com",),
+    ),
+    "memset": ((("auth_token", "specify API key for authentication"),), ("memset.com",)),
+    "misaka": (
+        (
+            ("auth_token", "specify token for authentication"),
+        ),
+        (
+            "m1ns.app",
+            "m1ns.be",
+            "m1ns.com",
+            "m1ns.fyi",
+            "m1ns.im",
+            "m1ns.io",
+            "m1ns.moe",
+            "m1ns.net",
+            "m1ns.one",
+            "m1ns.org",
+            "m1ns.uk",
+            "m1ns.us",
+            "m1ns.xyz",
+            "ns53.net",
+            "reversedns.org",
+        ),
+    ),
+    "mythicbeasts": (
+        (
+            ("auth_username", "specify API credentials username"),
+            ("auth_password", "specify API credentials password"),
+            ("auth_token", "specify API token for authentication"),
+        ),
+        ("mythic-beasts.com",),
+    ),
+    "namecheap": (
+        (
+            ("auth_token", "specify api token for authentication"),
+            ("auth_username", "specify username for authentication"),
+            ("auth_client_ip", "Client IP address to send to Namecheap API calls"),
+            ("auth_sandbox", "Whether to use the sandbox server"),
+        ),
+        ("namecheap.com", "registrar-servers.com"),
+    ),
+    "namecom": ((("auth_username", "specify a username"), ("auth_token", "specify an API token")), ("name.com",)),
+    "namesilo": ((("auth_token", "specify key for authentication"),), ("namesilo.com",)),
+    "netcup": (
+        (
+            ("auth_customer_id", "specify customer number for authentication"),
+            ("auth_api_key", "specify API key for authentication"),
+            ("auth_api_password", "specify API password for authentication"),
+        ),
+        ("netcup.net",),
+    ),
+    "nfsn": (
+        (
+            ("auth_username", "specify username used to authenticate"),
+            ("auth_token", "specify token used to authenticate"),
+        ),
+        ("nearlyfreespeech.net",),
+    ),
+    "njalla": (
+        (
+            ("auth_token", "specify API token for authentication"),
+        ),
+        ("1-you.njalla.no", "2-can.njalla.in", "3-get.njalla.fo"),
+    ),
+    "nsone": ((("auth_token", "specify token for authentication"),), ("nsone.net",)),
+    "oci": (
+        (
+            ("auth_config_file", "The full path including filename to an OCI configuration file."),
+            ("auth_profile", "The name of the profile to use (case-sensitive)."),
+            ("auth_user", "The OCID of the user calling the API."),
+            ("auth_tenancy", "The OCID of your tenancy."),
+            ("auth_fingerprint", "The fingerprint for the public key that was added to the calling user."),
+            ("auth_key_content", "The full content of the calling user's private signing key in PEM format."),
+            ("auth_key_file",
+             "The full path including filename to the calling user's private signing key in PEM format."),
+            ("auth_pass_phrase", "If the private key is encrypted, the pass phrase must be provided."),
+            ("auth_region", "An OCI region identifier. Select the closest region for best performance."),
+            ("auth_type", "Valid options are 'api_key' (default) or 'instance_principal'."),
+        ),
+        ("dns.oraclecloud.net",),
+    ),
+    "onapp": (
+        (
+            ("auth_username", "specify email address of the OnApp account"),
+            ("auth_token", "specify API Key for the OnApp account"),
+            ("auth_server", "specify URL to the OnApp Control Panel Server"),
+        ),
+        (),
+    ),
+    "online": ((("auth_token", "specify private api token"),), ("online.net",)),
+    "ovh": (
+        (
+            ("auth_entrypoint", "specify the OVH entrypoint"),
+            ("auth_application_key", "specify the application key"),
+            ("auth_application_secret", "specify the application secret"),
+            ("auth_consumer_key", "specify the consumer key"),
+        ),
+        ("anycast.me", "ovh.net"),
+    ),
+    "plesk": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+            ("plesk_server", "specify URL to the Plesk Web UI, including the port"),
+        ),
+        (),
+    ),
+    "pointhq": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("pointhq.com",),
+    ),
+    "porkbun": (
+        (
+            ("auth_key", "specify API key for authentication"),
+            ("auth_secret", "specify secret API key for authentication"),
+        ),
+        ("porkbun.com",),
+    ),
+    "powerdns": (
+        (
+            ("auth_token", "specify token for authentication"),
+            ("pdns_server", "URI for PowerDNS server (provide a filename when communicating with AF_UNIX sockets)"),
+            ("pdns_server_id", "Server ID to interact with"),
+            ("pdns_disable_notify", "Disable slave notifications from master"),
+        ),
+        (),
+    ),
+    "qcloud": (
+        (
+            ("secret_id", "specify secret_id for authentication"),
+            ("secret_key", "specify secret_key for authentication"),
+        ),
+        ("dnspod.tencentcloudapi.com",),
+    ),
+    "rackspace": (
+        (
+            ("auth_account", "specify account number for authentication"),
+            ("auth_username", "specify username for authentication. Only used if --auth-token is empty."),
+            ("auth_api_key", "specify api key for authentication. Only used if --auth-token is empty."),
+            ("auth_token",
+             "specify token for authentication. If empty, the username and api key will be used to create a token."),
+            ("sleep_time", "number of seconds to wait between update requests."),
+        ),
+        ("rackspacecloud.com",),
+    ),
+    "rage4": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_token", "specify token for authentication"),
+        ),
+        ("rage4.com",),
+    ),
+    "rcodezero": ((("auth_token", "specify token for authentication"),), ("rcode0.net",)),
+    "regfish": ((("auth_api_key", "specify API key for authentication"),), ("regfish-ns.net",)),
+    "route53": (
+        (
+            ("auth_access_key", "specify ACCESS_KEY for authentication"),
+            ("auth_access_secret", "specify ACCESS_SECRET for authentication"),
+            ("private_zone",
+             "indicates what kind of hosted zone to use. If true, use only private zones. If false, use only…"),
+            ("zone_id", "the AWS HostedZone ID to use; e.g. 'A1B2ZABCDEFGHI'"),
+            ("auth_username", "alternative way to specify the ACCESS_KEY for authentication"),
+            ("auth_token", "alternative way to specify the ACCESS_SECRET for authentication"),
+        ),
+        ("awsdns",),
+    ),
+    "safedns": ((("auth_token", "specify the API key to authenticate with"),), ("ukfast.net",)),
+    "sakuracloud": (
+        (
+            ("auth_token", "specify access token for authentication"),
+            ("auth_secret", "specify access secret for authentication"),
+        ),
+        ("sakura.ne.jp",),
+    ),
+    "scaleway": ((("auth_secret_key", "specify Scaleway API key"),), ("scw.cloud",)),
+    "softlayer": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_api_key", "specify API private key for authentication"),
+        ),
+        ("softlayer.com",),
+    ),
+    "timeweb": ((("auth_token", "specify API token for authentication"),), ("timeweb.cloud",)),
+    "transip": (
+        (
+            ("auth_username", "specify username for authentication"),
+            ("auth_api_key",
+             "specify the private key to use for API authentication, in PEM format: can be either the path of…"),
+            ("auth_key_is_global",
+             "set this flag is the private key used is a global key with no IP whitelist restriction"),
+        ),
+        (),
+    ),
+    "ultradns": (
+        (
+            ("auth_token", "specify token for authentication; if not set --auth-token, --auth-password are used"),
+            ("auth_username", "specify username for authentication"),
+            ("auth_password", "specify password for authentication"),
+        ),
+        ("ultradns.net",),
+    ),
+    "valuedomain": ((("auth_token", "specify youyr API token"),), ("value-domain.com",)),
+    "vercel": ((("auth_token", "specify your API token"),), ("vercel-dns.com",)),
+    "vultr": ((("auth_token", "specify token for authentication"),), ("vultr.com",)),
+    "wedos": (
+        (
+            ("auth_username", "specify email address for authentication"),
+            ("auth_pass", "specify password for WAPI"),
+        ),
+        ("wedos.com", "wedos.cz", "wedos.eu", "wedos.net"),
+    ),
+    "yandex": (
+        (
+            ("auth_token", "specify PDD token (https://yandex.com/dev/domain/doc/concepts/access.html)"),
+        ),
+        ("yandex.com",),
+    ),
+    "yandexcloud": (
+        (
+            ("auth_token", "specify the IAM token (https://cloud.yandex.com/en/docs/dns/api-ref/authentication)"),
+            ("dns_zone_id", "specify the DNS Zone ID (can be obtained from web interface)"),
+            ("cloud_id",
+             "specify the Cloud ID (visible in the cloud selector in the web interface), might be needed if DNS…"),
+            ("folder_id",
+             "specify the Folder ID (https://cloud.yandex.com/en/docs/resource-manager/operations/folder/get-id)…"),
+        ),
+        ("yandexcloud.net",),
+    ),
+    "zeit": ((("auth_token", "specify your API token"),), ("vercel-dns.com",)),
+    "zilore": ((("auth_key", "specify the Zilore API key to use"),), ("zilore.net",)),
+    "zonomi": (
+        (
+            ("auth_token", "specify token for authentication"),
+            ("auth_entrypoint", "use Zonomi or Rimuhosting API"),
+        ),
+        ("zonomi.com",),
+    ),
 }
