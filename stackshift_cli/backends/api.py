@@ -13,7 +13,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import quote
 
 from stackshift_cli.backends.base import Backend, resolve_ref
@@ -25,6 +25,9 @@ from stackshift_cli.escape import quoted
 from stackshift_cli.http import REDACTED, Reply, Transport, Wording, describe_body, one_line
 from stackshift_cli.namecache import remember_api_domains
 from stackshift_cli.output import Ui
+
+if TYPE_CHECKING:
+    from stackshift_cli.publish.journal import Journal
 
 DOMAINS_PATH = "/mail/domains"
 PAGE_SIZE = 100
@@ -104,6 +107,12 @@ class ApiBackend(Backend):
 
     def save_check(self, checked: Domain) -> Domain:
         return checked  # the API stored it when it checked
+
+    def journal(self) -> Journal:
+        from stackshift_cli.config import data_dir
+        from stackshift_cli.publish.journal import Journal
+
+        return Journal.at(data_dir() / "publish-journal.db", self.base_url)
 
     def close(self) -> None:
         with self._transport_lock:

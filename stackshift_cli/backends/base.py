@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from stackshift_cli.config import Settings
     from stackshift_cli.configfile import ProfileSettings
     from stackshift_cli.domain import Domain
+    from stackshift_cli.publish.journal import Journal
     from stackshift_cli.output import Ui
     from stackshift_cli.verify import Session
 
@@ -112,6 +113,11 @@ class Backend(ABC):
     @abstractmethod
     def save_check(self, checked: Domain) -> Domain:
         """Store what check() returned and return the stored domain; called from the main thread only."""
+
+    @abstractmethod
+    def journal(self) -> Journal:
+        """The publish journal of this backend's domains (publish/journal.py): what `publish` wrote at DNS
+        providers, for `unpublish`."""
 
     @abstractmethod
     def close(self) -> None:

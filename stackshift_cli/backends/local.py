@@ -27,15 +27,17 @@ from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.escape import quoted
 from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
 from stackshift_cli.names import LOCAL_ID as _LOCAL_ID, is_local_id
+from stackshift_cli.publish.journal import DDL as JOURNAL_DDL
 from stackshift_cli.statuses import MISSING
 
 if TYPE_CHECKING:
     from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.output import Ui
+    from stackshift_cli.publish.journal import Journal
     from stackshift_cli.verify import Session
 
 KEYS_DIR = "keys"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 EACH_PAGE = 500  # domains read at a time by `each` (verify --all)
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
 BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
@@ -81,6 +83,8 @@ MIGRATIONS = [
     """
     CREATE INDEX IF NOT EXISTS domains_by_created ON domains (created_at);
     """,
+    # 4: the publish journal (publish/journal.py): what `domains publish` wrote at DNS providers
+    JOURNAL_DDL,
 ]
 
 # A listing reads the domains and their records in two passes over one snapshot, both in the order the domains were
@@ -318,6 +322,11 @@ class LocalBackend(Backend):
             return _busy_retry(lambda: conn.execute(sql, params).fetchall())
         except sqlite3.Error as exc:
             raise self._store_error(exc) from None
+
+    def journal(self) -> Journal:
+        from stackshift_cli.publish.journal import Journal
+
+        return Journal(self.conn, "local", self.path)
 
     def close(self) -> None:
         if self._conn is not None:

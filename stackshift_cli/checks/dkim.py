@@ -20,6 +20,7 @@ from stackshift_cli.verify.answers import Answer, Rr, Verdict
 from stackshift_cli.verify.steps import Judged, Judging
 
 if TYPE_CHECKING:
+    from stackshift_cli.publish.plan import Change, Here
     from stackshift_cli.records import SendingProfile
 
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -185,3 +186,32 @@ async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
         chain = await steps.cname_chain(found, record.value, dns)
         return steps.judged(found, lambda a: evaluate_delegation(a, target=record.value, chain=chain))
     return None
+
+
+def plan(record: DnsRecord, here: Here) -> Change | None:
+    """The key record: kept when the selector already holds StackShift's key (or a CNAME leads to it); another
+    key at the selector is another system signing with it: a conflict, replaced with --replace."""
+    from stackshift_cli.publish import plan as p
+
+    if record.type == "CNAME":
+        return p.cname_rule(record, here, replaceable=True, what="The DKIM CNAME")
+    if record.type != "TXT":
+        return None
+    cnames = here.of("CNAME")
+    if cnames:
+        chain = here.resolved("TXT")
+        if chain is not None and evaluate(chain, expected=record.value).status == VERIFIED:
+            return p.keep(record, here, f"delegated by a CNAME to {cnames[0].value}, which holds StackShift's key")
+        why = (f"{here.name} is a CNAME to {cnames[0].value}, which does not hold StackShift's key: another system "
+               "signs with this selector.")
+        return p.conflict(record, here, why, old=here.records, instead=p.update(record, here, here.records))
+    found = here.of("TXT")
+    if not found:
+        return p.create(record, here)
+    if evaluate(here.answer("TXT"), expected=record.value).status == VERIFIED and len(found) == 1:
+        return p.keep(record, here)
+    keys = [r for r in found if "p=" in r.value or r.value.lower().startswith("v=dkim1")]
+    why = (f"{here.name} already holds another DKIM key (\"{quoted(keys[0].value, 60)}\"): another system signs with "
+           "this selector, and replacing its key breaks its mail." if keys else
+           f"{here.name} already holds a TXT record (\"{quoted(found[0].value, 60)}\") that is not StackShift's key.")
+    return p.conflict(record, here, why, old=found, instead=p.update(record, here, found))

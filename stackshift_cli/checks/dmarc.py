@@ -22,6 +22,7 @@ from stackshift_cli.verify.answers import Answer, Rr, Verdict
 from stackshift_cli.verify.steps import Judged, Judging
 
 if TYPE_CHECKING:
+    from stackshift_cli.publish.plan import Change, Here
     from stackshift_cli.records import SendingProfile
 
 MAX_WALK_QUERIES = 8  # RFC 9989 4.10
@@ -387,3 +388,28 @@ async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
     judgement = evaluate(found.answer, domain=domain, expected=record.value, walked=walked, return_path=return_path)
     judging.findings.dmarc = judgement.applied
     return judgement.verdict, found
+
+
+def plan(record: DnsRecord, here: Here) -> Change | None:
+    """A valid DMARC record of the domain's own is kept (it already verifies, whatever its policy); a broken one,
+    or several, is a conflict (replaced with StackShift's record with --replace)."""
+    from stackshift_cli.publish import plan as p
+
+    if record.type != "TXT":
+        return None
+    cnames = here.of("CNAME")
+    if cnames:
+        chain = here.resolved("TXT")
+        if chain is not None and evaluate(chain, domain=here.domain, expected=record.value).verdict.status == VERIFIED:
+            return p.keep(record, here, f"delegated by a CNAME to {cnames[0].value}, which holds a valid record")
+        why = f"{here.name} is a CNAME to {cnames[0].value}, which holds no valid DMARC record."
+        return p.conflict(record, here, why, old=here.records, instead=p.update(record, here, here.records))
+    texts = here.of("TXT")
+    meant = [r for r in texts if is_dmarc(r.value) or broken(r.value)]
+    if not meant:
+        return p.create(record, here)
+    verdict = evaluate(here.answer("TXT"), domain=here.domain, expected=record.value).verdict
+    if verdict.status == VERIFIED:
+        return p.keep(record, here, "a valid DMARC record is already published")
+    why = (verdict.explanation or f"The DMARC record at {here.name} is not valid.").split(" Publish")[0]
+    return p.conflict(record, here, why, old=meant, instead=p.update(record, here, meant))

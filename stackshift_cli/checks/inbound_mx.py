@@ -11,6 +11,7 @@ from stackshift_cli.verify.answers import Answer, Rr, Verdict
 from stackshift_cli.verify.steps import Judged, Judging
 
 if TYPE_CHECKING:
+    from stackshift_cli.publish.plan import Change, Here
     from stackshift_cli.records import SendingProfile
 
 
@@ -66,3 +67,22 @@ async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
         return None
     found = await steps.settled(judging.dns, record.name, "MX")
     return steps.judged(found, lambda a: evaluate(a, exchange=record.value, priority=record.priority))
+
+
+def plan(record: DnsRecord, here: Here) -> Change | None:
+    """The inbound MX joins the MX records already at its name (it never replaces them)."""
+    from stackshift_cli.publish import plan as p
+
+    if record.type != "MX":
+        return None
+    blocked = p.cname_in_the_way(record, here)
+    if blocked:
+        return blocked
+    found = here.of("MX")
+    ours = [r for r in found if same_name(r.value, record.value)]
+    if any(r.priority == record.priority for r in ours):
+        return p.keep(record, here)
+    if ours:
+        return p.update(record, here, ours, f"priority {ours[0].priority} → {record.priority}")
+    return p.create(record, here, f"beside {len(found)} MX record{'s' if len(found) > 1 else ''} already there"
+                    if found else None)

@@ -11,6 +11,7 @@ from stackshift_cli.verify.answers import Answer, Rr, Verdict
 from stackshift_cli.verify.steps import Judged, Judging
 
 if TYPE_CHECKING:
+    from stackshift_cli.publish.plan import Change, Here
     from stackshift_cli.records import SendingProfile
 
 
@@ -69,3 +70,19 @@ async def judge(record: DnsRecord, judging: Judging) -> Judged | None:
     address_answer = addresses.answer if not isinstance(addresses, Verdict) else None
     chain = await steps.cname_chain(found, record.value, dns)
     return steps.judged(found, lambda a: evaluate(a, address_answer, target=record.value, chain=chain))
+
+
+def plan(record: DnsRecord, here: Here) -> Change | None:
+    """The return-path CNAME stands alone: anything else at its name (an A record, a TXT, a CNAME elsewhere, a
+    proxied answer) is a conflict, replaced with --replace."""
+    from stackshift_cli.publish import plan as p
+
+    if record.type != "CNAME":
+        return None
+    change = p.cname_rule(record, here, replaceable=True, what="The return-path CNAME")
+    addresses = here.resolved("A")
+    if change.action == p.KEEP and addresses is not None and addresses.cname() is None \
+            and addresses.rrs("A", here.name):
+        verdict = evaluate(Answer(addresses.server, here.name, "CNAME", "NOERROR"), addresses, target=record.value)
+        return p.conflict(record, here, verdict.explanation or "proxied", old=())
+    return change

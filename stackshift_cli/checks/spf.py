@@ -28,6 +28,7 @@ from stackshift_cli.verify.answers import Answer, Rr, Verdict, canonical_name
 from stackshift_cli.checks.spf_syntax import Network, Record, Term, dns_name_problem, expand, is_spf, parse
 
 if TYPE_CHECKING:
+    from stackshift_cli.publish.plan import Change, Here
     from stackshift_cli.records import SendingProfile
 
 __all__ = ["claims", "evaluate", "expected", "include_of", "is_spf", "judge", "looks_like", "merge", "needed", "walk"]
@@ -680,3 +681,104 @@ def _within(inner: Network, outer: Network) -> bool:
     if isinstance(inner, IPv6Network) and isinstance(outer, IPv6Network):
         return inner.subnet_of(outer)
     return False
+
+
+# ---------------------------------------------------------------- publishing (publish/plan.py)
+
+
+def plan(record: DnsRecord, here: Here) -> Change | None:
+    """Our include merged into the SPF record the domain has (never a second record beside it): inserted before
+    its `all` or `redirect=`, every other term and qualifier kept, and only when the result stays within RFC
+    7208's limits (4.6.4). `here.fetched` holds what `plan_needed()` asked for."""
+    from stackshift_cli.publish import plan as p
+
+    if record.type != "TXT":
+        return None
+    blocked = p.cname_in_the_way(record, here)
+    if blocked:
+        return blocked
+    include = include_of(record.value) or here.spf_include
+    found = [r for r in here.of("TXT") if is_spf(r.value)]
+    if not found:
+        return p.create(record, here)
+    texts = [r.value for r in found]
+    merged = suggest(texts, include, here.fetched, here.name)
+    if len(found) > 1:
+        why = (f"{here.name} has {len(found)} SPF records; receivers then ignore SPF entirely (permerror, RFC 7208 "
+               "3.2), and stackshift will not guess which one to keep.")
+        limit = _over_limit(texts, include, here)
+        if limit:
+            return p.conflict(record, here, f"{why} {limit}", old=found)
+        instead = p.update(record, here, found, "merged into one record", value=merged.record) \
+            if merged.record else None
+        return p.conflict(record, here, why, old=found, instead=instead)
+    text = texts[0]
+    parsed = parse(text)
+    if parsed.valid:
+        state = walk(here.name, text, include, here.fetched)
+        if state.result is not None and state.result.value == PASS:
+            return p.keep(record, here, "it already authorises StackShift's mail")
+    limit = _over_limit(texts, include, here)
+    if limit:
+        return p.conflict(record, here, limit, old=found)
+    if merged.record is None:
+        return p.conflict(record, here, f"No valid SPF record with include:{include} can be built from {here.name}'s "
+                                        f"(\"{quoted(text, 80)}\"); fix it by hand.", old=found)
+    if not parsed.valid:
+        why = (f"The SPF record at {here.name} has a syntax error in {parsed.problems[0].describe()}, so receivers "
+               "reject it whole (permerror).")
+        return p.conflict(record, here, why, old=found, instead=p.update(record, here, found, value=merged.record))
+    if merged.blocking:
+        shown = ", ".join(f"'{quoted(t)}'" for t in merged.blocking)
+        why = (f"The SPF record at {here.name} has {shown}, which would still keep StackShift's mail from passing "
+               f"with include:{include} added.")
+        return p.conflict(record, here, why, old=found, instead=p.update(record, here, found, value=merged.record))
+    return p.update(record, here, found, f"include:{include} added before the record's final term",
+                    value=merged.record)
+
+
+def _over_limit(texts: list[str], include: str, here: Here) -> str | None:
+    """Why adding our include breaks RFC 7208's limits (4.6.4), naming the terms that cost the most, or None."""
+    merged = merge(texts, include, domain=here.name)
+    if merged.record is None:
+        return None
+    state = Walk(domain=here.name, include=canonical_name(include), fetched=here.fetched)
+    state.frame(here.name, parse(merged.record), False, (here.name,))
+    if state.all_lookups <= MAX_LOOKUPS and state.all_voids <= MAX_VOID_LOOKUPS:
+        return None
+    costs = []
+    for term in parse(merged.record).terms:
+        if term.name in LOOKUP_TYPE and not (term.domain_spec and canonical_name(term.domain_spec) == include):
+            cost = static_lookups(f"v=spf1 {term.text}", include, here.fetched, here.name)
+            costs.append((cost, term.text))
+    costs.sort(key=lambda c: -c[0])
+    named = ", ".join(f"{t} ({c} lookup{'s' if c != 1 else ''})" for c, t in costs[:5])
+    if state.all_lookups > MAX_LOOKUPS:
+        why = (f"Adding include:{include} to the SPF record at {here.name} would make it need {state.all_lookups} "
+               f"DNS lookups, more than the {MAX_LOOKUPS} RFC 7208 allows (4.6.4): receivers would reject it "
+               "(permerror).")
+    else:
+        why = (f"The SPF record at {here.name} with include:{include} added would meet {state.all_voids} lookups "
+               f"that find nothing, more than the {MAX_VOID_LOOKUPS} RFC 7208 allows (4.6.4).")
+    return f"{why} Remove terms you no longer use first: {named}." if named else why
+
+
+def plan_needed(here: Here) -> set[tuple[str, str]]:
+    """The lookups `plan()` needs, given what is fetched so far: the evaluation of the record found and of the
+    merged record (the caller fetches them through the resolver and asks again until nothing is needed)."""
+    include = here.spf_include
+    texts = [r.value for r in here.of("TXT") if is_spf(r.value)]
+    wanted: set[tuple[str, str]] = set()
+    for text in [*texts, merge(texts, include).record if texts else None]:
+        if text:
+            state = walk(here.name, text, include, here.fetched)
+            wanted |= state.needed
+            wanted |= _static_needed(here.name, text, include, here.fetched)
+    return wanted - here.fetched.keys()
+
+
+def _static_needed(domain: str, text: str, include: str, fetched: Fetched) -> set[tuple[str, str]]:
+    """What counting every term's lookups (not only those StackShift's mail reaches) needs fetched."""
+    state = Walk(domain=domain, include=canonical_name(include), fetched=fetched)
+    state.frame(domain, parse(text), False, (domain,))
+    return state.needed

@@ -38,6 +38,7 @@ class ZoneRecord:
     value: str  # TXT: its strings joined; CNAME, MX: the target, lowercase, no trailing dot; A/AAAA: the address
     ttl: int | None = None
     priority: int | None = None  # MX only
+    strings: tuple[str, ...] = ()  # TXT as published, when read from a server (a removal must name them exactly)
 
     def key(self) -> tuple[str, str, str, int | None]:
         """What the record says, whatever its TTL (two records with the same key are the same record)."""
@@ -51,13 +52,17 @@ class ZoneRecord:
         data: dict[str, object] = {"type": self.type, "name": self.name, "value": self.value, "ttl": self.ttl}
         if self.type == "MX":
             data["priority"] = self.priority
+        if self.strings:
+            data["strings"] = list(self.strings)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> ZoneRecord:
         ttl, priority = data.get("ttl"), data.get("priority")
+        strings = data.get("strings")
         return cls(type=str(data["type"]), name=str(data["name"]), value=str(data["value"]),
-                   ttl=ttl if isinstance(ttl, int) else None, priority=priority if isinstance(priority, int) else None)
+                   ttl=ttl if isinstance(ttl, int) else None, priority=priority if isinstance(priority, int) else None,
+                   strings=tuple(str(s) for s in strings) if isinstance(strings, list) else ())
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,14 @@ class ProviderInfo:
     credentials: tuple[Credential, ...] = ()
     nameservers: tuple[str, ...] = field(default=())  # patterns of the provider's NS names (the guess)
 
-    def open(self, settings: Settings, zone: str, nameservers: Sequence[str]) -> Publisher:
-        """The provider opened for `zone` (its module imported only now). `nameservers`: the resolvers to use."""
+    def open(self, settings: Settings, zone: str, nameservers: Sequence[str], *, mname: str | None = None
+             ) -> Publisher:
+        """The provider opened for `zone` (its module imported only now). `nameservers`: the resolvers to use;
+        `mname`: the zone's primary, from its SOA."""
         if self.kind == RFC2136:
             from stackshift_cli.providers.rfc2136 import Rfc2136
 
-            return Rfc2136.open(settings, zone, nameservers)
+            return Rfc2136.open(settings, zone, nameservers, mname=mname)
         from stackshift_cli.providers.lexicon import LexiconPublisher
 
         return LexiconPublisher.open(self, settings, zone)
