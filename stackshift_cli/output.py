@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
 from stackshift_cli.escape import visible
 from stackshift_cli.names import to_unicode
@@ -193,6 +193,37 @@ class Ui:
             table.add_row(*cells)
         console.print(table)
 
+    # ------------------------------------------------------------ publish plans
+
+    def changes(self, changes: Sequence[Mapping[str, Any]], *, title: str | None = None) -> None:
+        """A publish or unpublish plan, one line per record (Change.to_json rows): a table on a terminal, else
+        TSV (action, name, type, value, old value, reason)."""
+        if not self.stdout_tty:
+            for c in changes:
+                self.line(tsv(c["action"], c["name"], c["type"], c["value"] or "", c["oldValue"] or "",
+                              c["reason"] or ""))
+            return
+        from rich.table import Table
+
+        console = self.console()
+        table = Table(title=title, show_lines=True, expand=False)
+        table.add_column("Action", no_wrap=True)
+        table.add_column("Host", no_wrap=True, max_width=40, overflow="ellipsis")
+        table.add_column("Type", no_wrap=True, width=5)
+        table.add_column("Value", overflow="fold", max_width=max(30, console.width // 2))
+        table.add_column("Why", overflow="fold")
+        for c in changes:
+            value = c["value"] or ""
+            if c["oldValue"] and c["action"] in ("update", "restore"):
+                value = f"{c['oldValue']}\n→ {value}"
+            elif c["oldValue"] and c["action"] in ("conflict", "left"):
+                value = f"{c['oldValue']}"
+            style = _STATUS_STYLE.get(_ACTION_STATUS.get(c["action"], ""))
+            action = f"[{style}]{_escape(c['action'])}[/{style}]" if style and self.color else _escape(c["action"])
+            table.add_row(action, _escape(c.get("host") or c["name"]), _escape(c["type"]), _escape(value),
+                          _escape(c["reason"] or ""))
+        console.print(table)
+
     # ------------------------------------------------------------ domains
 
     def domain(self, domain: Domain, *, show_key_path: bool = False) -> None:
@@ -338,6 +369,11 @@ def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str
     if show_key_path:
         fields.append(("dkimPrivateKeyPath", domain.dkim_key_path or "(kept by the StackShift API)"))
     return fields
+
+
+# The colour of each plan action: the status whose colour it takes.
+_ACTION_STATUS = {"keep": "verified", "create": "pending", "update": "pending", "conflict": "failed",
+                  "delete": "pending", "restore": "pending", "left": "failed"}
 
 
 def display_value(record: DnsRecord) -> str:

@@ -108,11 +108,12 @@ class ApiBackend(Backend):
     def save_check(self, checked: Domain) -> Domain:
         return checked  # the API stored it when it checked
 
-    def journal(self) -> Journal:
+    def journal(self, *, create: bool = True) -> Journal:
         from stackshift_cli.config import data_dir
-        from stackshift_cli.publish.journal import Journal
+        from stackshift_cli.publish.journal import JOURNAL_FILE, Journal
 
-        return Journal.at(data_dir() / "publish-journal.db", self.base_url)
+        path = data_dir() / JOURNAL_FILE
+        return Journal.at(path, self.base_url) if create or path.exists() else Journal.empty(self.base_url)
 
     def close(self) -> None:
         with self._transport_lock:

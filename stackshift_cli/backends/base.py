@@ -115,9 +115,9 @@ class Backend(ABC):
         """Store what check() returned and return the stored domain; called from the main thread only."""
 
     @abstractmethod
-    def journal(self) -> Journal:
+    def journal(self, *, create: bool = True) -> Journal:
         """The publish journal of this backend's domains (publish/journal.py): what `publish` wrote at DNS
-        providers, for `unpublish`."""
+        providers, for `unpublish`. With `create` false, nothing is created to read it (an empty journal)."""
 
     @abstractmethod
     def close(self) -> None:

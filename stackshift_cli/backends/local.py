@@ -323,10 +323,11 @@ class LocalBackend(Backend):
         except sqlite3.Error as exc:
             raise self._store_error(exc) from None
 
-    def journal(self) -> Journal:
+    def journal(self, *, create: bool = True) -> Journal:
         from stackshift_cli.publish.journal import Journal
 
-        return Journal(self.conn, "local", self.path)
+        conn = self._connection(create=create)
+        return Journal(conn, "local", self.path) if conn is not None else Journal.empty("local")
 
     def close(self) -> None:
         if self._conn is not None:

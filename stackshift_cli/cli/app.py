@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 # Every command of the root, in the order `--help` lists them: a group's module (its `app`), or the module whose
 # `app` holds the command. Each is imported and built when it is asked for.
-GROUPS = {"domains": "stackshift_cli.cli.domains", "config": "stackshift_cli.cli.config_cmd",
-          "auth": "stackshift_cli.cli.auth"}
+GROUPS = {"domains": "stackshift_cli.cli.domains", "providers": "stackshift_cli.cli.providers",
+          "config": "stackshift_cli.cli.config_cmd", "auth": "stackshift_cli.cli.auth"}
 COMMANDS = {"completion": "stackshift_cli.cli.completion", "__complete": "stackshift_cli.cli.completion"}
 
 

@@ -1,4 +1,4 @@
-"""`stackshift domains …`: create, records, list, show, verify, delete."""
+"""`stackshift domains …`: create, records, list, show, verify, publish, unpublish, delete."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from enum import Enum
 
 import typer
 
+from stackshift_cli.cli.publishing import PublishOptions, note_published, wait_schedule
+from stackshift_cli.cli.publishing import publish as publish_records
 from stackshift_cli.cli.state import JsonOption, RefArgument, get_state
 from stackshift_cli.errors import UsageError
 from stackshift_cli.names import normalize_domain, to_unicode
@@ -18,6 +20,15 @@ from stackshift_cli.verify import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 # Choices built from the lists they name (mypy cannot list the members of an Enum built at run time).
 RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)  # type: ignore[misc]
 StatusFilter = Enum("StatusFilter", {s: s for s in DOMAIN_STATUSES}, type=str)  # type: ignore[misc]
+
+ProviderOption = Annotated[Optional[str], typer.Option(
+    "--provider", metavar="P", help="DNS provider to publish through (rfc2136, cloudflare, ...; default: "
+                                    "publish.provider). `stackshift providers list` shows them.", show_default=False)]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+WaitOption = Annotated[bool, typer.Option("--wait", help="Then re-check until verified or --timeout passes.")]
+TimeoutOption = Annotated[str, typer.Option("--timeout", metavar="DURATION", help="How long --wait waits, e.g. 15m, 1h.")]
+IntervalOption = Annotated[str, typer.Option(
+    "--interval", metavar="DURATION", help="First delay between checks with --wait (backs off to 60s).")]
 
 app = typer.Typer(help="Create sender domains, print their DNS records, verify them.", no_args_is_help=True)
 
@@ -30,15 +41,29 @@ def create(
         "--dkim-selector", metavar="S", help="DKIM selector (default: the profile's, 'stackshift').")] = None,
     inbound: Annotated[bool, typer.Option("--inbound", help="Also add an MX record for inbound mail.")] = False,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="If the domain exists, print it and exit 0.")] = False,
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="Then publish the records at your DNS provider (as `domains publish`).")] = False,
+    provider: ProviderOption = None,
+    yes: YesOption = False,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = "15m",
+    interval: IntervalOption = "10s",
     json_output: JsonOption = False,
 ) -> None:
-    """Create a sender domain and print the DNS records to publish."""
+    """Create a sender domain and print the DNS records to publish (or, with --publish, publish them)."""
     from stackshift_cli.names import mixed_scripts
     from stackshift_cli.records import check_not_public_suffix, check_publishable, normalize_selector
 
     state = get_state(ctx, json_output)
     domain_name = normalize_domain(name)
     selector = normalize_selector(dkim_selector) if dkim_selector is not None else None
+    if (provider or yes) and not publish:
+        raise UsageError("--provider and --yes go with --publish.", hint=f"Run `stackshift domains create {name} "
+                                                                         "--publish --provider P`.")
+    if wait and not publish:
+        raise UsageError("--wait goes with --publish here; without it, run `stackshift domains verify NAME --wait` "
+                         "once the records are published.")
+    schedule = wait_schedule(wait, interval, timeout)
     check_not_public_suffix(domain_name)
     profile = state.settings.sending_profile()
     check_publishable(domain_name, selector=selector or profile.dkim_selector, inbound=inbound, profile=profile)
@@ -51,15 +76,21 @@ def create(
     ui = state.ui
     if ui.json:
         ui.emit_json(domain.to_json())
+        if publish:
+            publish_records(state, domain, PublishOptions(provider=provider, yes=yes, schedule=schedule))
         return
     label = domain.name if to_unicode(domain.name) == domain.name else f"{domain.name} ({to_unicode(domain.name)})"
     if created:
         ui.success(f"Created {label} (id {domain.id}), status {domain.status}.")
     else:
         ui.info(f"{label} already exists (id {domain.id}), status {domain.status}.")
+    if publish:
+        publish_records(state, domain, PublishOptions(provider=provider, yes=yes, schedule=schedule))
+        return
     ui.info("Publish these records at your DNS provider:")
     ui.records(domain.records, domain=domain)
-    ui.info(f"Then run: stackshift domains verify {domain.name} --wait")
+    ui.info(f"Then run: stackshift domains verify {domain.name} --wait "
+            f"(or let stackshift publish them: stackshift domains publish {domain.name})")
 
 
 @app.command()
@@ -119,9 +150,11 @@ def delete(
         data = deleted.to_json()
         data["deleted"] = True
         ui.emit_json(data)
+        note_published(state, deleted.name)
         return
     key = " and its DKIM key" if backend.keeps_private_keys else ""
     ui.success(f"Deleted {deleted.name} ({deleted.id}){key} from {backend.where}.")
+    note_published(state, deleted.name)
     ui.info("stackshift does not change DNS at your provider. You may now remove these records there:")
     for line in plain_record_lines(deleted.records):
         ui.line(line)
@@ -172,3 +205,44 @@ def verify(
         state.ui.info("Stopped at the first failed verdict (--fail-fast).")
     if outcome.exit_code:
         raise typer.Exit(int(outcome.exit_code))
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    ref: RefArgument,
+    provider: ProviderOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing (exit 7 on conflicts).")
+                       ] = False,
+    yes: YesOption = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace what is in the way where the plan says so (another DKIM key, records at the "
+                          "return-path name).")] = False,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = "15m",
+    interval: IntervalOption = "10s",
+    json_output: JsonOption = False,
+) -> None:
+    """Write the domain's records at your DNS provider: plan first, merge, never clobber (exit 7 on conflicts)."""
+    state = get_state(ctx, json_output)
+    schedule = wait_schedule(wait, interval, timeout)
+    if dry_run and wait:
+        raise UsageError("--dry-run writes nothing, so there is nothing to --wait for.")
+    domain = state.backend().get(ref)
+    publish_records(state, domain, PublishOptions(provider=provider, dry_run=dry_run, yes=yes, replace=replace,
+                                                  schedule=schedule))
+
+
+@app.command()
+def unpublish(
+    ctx: typer.Context,
+    ref: RefArgument,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be undone and change nothing.")
+                       ] = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Undo exactly what `publish` wrote for the domain (records changed since are left alone and reported)."""
+    from stackshift_cli.cli.publishing import unpublish as undo_published
+
+    undo_published(get_state(ctx, json_output), ref, dry_run=dry_run, yes=yes)

@@ -16,13 +16,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from stackshift_cli.errors import StoreError
 from stackshift_cli.providers import ZoneRecord
 
 PLANNED, APPLIED, FAILED, UNDONE, LEFT = "planned", "applied", "failed", "undone", "left"
 _STATES = (PLANNED, APPLIED, FAILED, UNDONE, LEFT)
+JOURNAL_FILE = "publish-journal.db"  # the API backend's journal, in the data directory
 MAX_ROWS = 10_000  # rows of one domain stackshift reads
 MAX_JSON = 64_000  # characters of one row's records
 
@@ -88,6 +89,13 @@ class Journal:
             raise StoreError(f"Cannot open the publish journal {path} ({exc}).") from None
         return cls(conn, scope, path)
 
+    @classmethod
+    def empty(cls, scope: str) -> Journal:
+        """A journal with nothing in it, for reading where none was ever written (nothing is created)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.executescript(DDL)
+        return cls(conn, scope, Path(":memory:"))
+
     # ------------------------------------------------------------ writing
 
     def begin(self, run: str, domain_id: str, domain_name: str, provider: str, zone: str,
@@ -124,9 +132,6 @@ class Journal:
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot read the publish journal in {self.path} ({exc}).") from None
         return [entry for row in rows if (entry := _entry(row, domain_name)) is not None]
-
-    def published(self, domain_name: str) -> list[Entry]:
-        return self.entries(domain_name)
 
     def close(self) -> None:
         self.conn.close()
@@ -192,8 +197,3 @@ def _entry(row: tuple, domain_name: str) -> Entry | None:
         return None
     return Entry(int(entry_id), run, domain_id, domain_name, provider, zone, name,
                  purpose if isinstance(purpose, str) else None, removed_records, added_records, state, created_at)
-
-
-def iter_names(entries: Sequence[Entry]) -> Iterator[str]:
-    """The names the entries touch, each once, in order."""
-    yield from dict.fromkeys(e.name for e in entries)
