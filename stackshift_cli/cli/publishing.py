@@ -53,7 +53,8 @@ def publish(state: State, domain: Domain, options: PublishOptions) -> None:
 
     ui = state.ui
     nameservers = chosen_nameservers(state.settings, None)
-    target = service.open_target(state.settings, domain.name, options.provider, nameservers)
+    previous = state.backend().journal(create=False).last_provider(domain.name)
+    target = service.open_target(state.settings, domain.name, options.provider, nameservers, previous=previous)
     applied, count = False, 0
     try:
         plan = service.make_plan(domain, target, state.settings, replace=options.replace)

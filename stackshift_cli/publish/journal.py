@@ -133,6 +133,11 @@ class Journal:
             raise StoreError(f"Cannot read the publish journal in {self.path} ({exc}).") from None
         return [entry for row in rows if (entry := _entry(row, domain_name)) is not None]
 
+    def last_provider(self, domain_name: str) -> str | None:
+        """The provider the domain's records were last published through, whatever became of them."""
+        entries = self.entries(domain_name, _STATES)
+        return entries[0].provider if entries else None
+
     def close(self) -> None:
         self.conn.close()
 

@@ -228,3 +228,24 @@ def build(domain: str, zone: str, provider: str, records: Sequence[DnsRecord], v
         change = (rule(record, here) if rule else None) or by_type(record, here)
         changes.append(change)
     return Plan(domain, zone, provider, tuple(changes))
+
+
+def needed(domain: str, records: Sequence[DnsRecord], view: Mapping[str, Sequence[ZoneRecord]],
+           fetched: Mapping[tuple[str, str], Answer], *, spf_include: str, listing: bool) -> set[tuple[str, str]]:
+    """The resolver answers the rules still need, given those fetched so far: what a check's `plan_needed` asks
+    (SPF includes), where a CNAME at a record's name leads, and, when the view is a provider's listing (which may
+    hide a proxy), the address records a CNAME's name answers with."""
+    from stackshift_cli import checks
+
+    wanted: set[tuple[str, str]] = set()
+    for record in records:
+        here = Here(record.name, tuple(view.get(record.name, ())), fetched, domain, spf_include)
+        kind = checks.kind_of(record)
+        asks = getattr(kind.rules(), "plan_needed", None) if kind else None
+        if asks is not None:
+            wanted |= asks(here)
+        if here.of("CNAME") and record.type != "CNAME":
+            wanted.add((record.name, record.type))
+        if listing and record.type == "CNAME":
+            wanted.add((record.name, "A"))
+    return wanted - fetched.keys()

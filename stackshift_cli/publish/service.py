@@ -17,7 +17,7 @@ from stackshift_cli.errors import PublishConflict, StackshiftError, UsageError
 from stackshift_cli.escape import visible
 from stackshift_cli.providers import Edit, Publisher, ProviderInfo, ZoneRecord
 from stackshift_cli.publish import journal as journal_states
-from stackshift_cli.publish.plan import Plan, build
+from stackshift_cli.publish.plan import Plan, build, needed as plan_needed
 
 if TYPE_CHECKING:
     from stackshift_cli.config import Settings
@@ -45,12 +45,14 @@ class Target:
         self.publisher.close()
 
 
-def choose_provider(settings: Settings, given: str | None, zone: ZoneFound) -> ProviderInfo:
-    """--provider, else STACKSHIFT_PUBLISH_PROVIDER or publish.provider (Settings: environment over file); never
-    the guess from the zone's name servers, which is only proposed."""
+def choose_provider(settings: Settings, given: str | None, zone: ZoneFound, previous: str | None = None
+                    ) -> ProviderInfo:
+    """--provider, else STACKSHIFT_PUBLISH_PROVIDER or publish.provider (Settings: environment over file), else the
+    provider the domain was last published through (the journal); never the guess from the zone's name servers,
+    which is only proposed."""
     from stackshift_cli.providers import guess_from_nameservers, provider_info
 
-    name = given or settings.get("publish.provider")
+    name = given or settings.get("publish.provider") or previous
     if name:
         return provider_info(name)
     guess = guess_from_nameservers(zone.nameservers)
@@ -64,7 +66,8 @@ def choose_provider(settings: Settings, given: str | None, zone: ZoneFound) -> P
                           f"providers list` shows the others), or set publish.provider or {PROVIDER_ENV}.")
 
 
-def open_target(settings: Settings, domain_name: str, provider: str | None, nameservers: Sequence[str]) -> Target:
+def open_target(settings: Settings, domain_name: str, provider: str | None, nameservers: Sequence[str], *,
+                previous: str | None = None) -> Target:
     from stackshift_cli.publish.zone import Resolvers
     from stackshift_cli.records import check_not_public_suffix
 
@@ -77,7 +80,7 @@ def open_target(settings: Settings, domain_name: str, provider: str | None, name
                          "delegated to a DNS provider of its own yet.",
                          hint="Register the domain (or delegate it) first; stackshift publishes in your own zone only."
                          ) from None
-    info = choose_provider(settings, provider, zone)
+    info = choose_provider(settings, provider, zone, previous)
     settings.get("publish.ttl")  # a bad value stops the run before anything is read
     publisher = info.open(settings, zone.name, list(nameservers), mname=zone.mname)
     return Target(info, zone, publisher, resolvers, list(nameservers))
@@ -96,21 +99,8 @@ def make_plan(domain: Domain, target: Target, settings: Settings, *, replace: bo
     listing = target.info.kind != "rfc2136"  # a provider's listing may hide a proxy: the DNS answer shows it
 
     def needed(fetched: Mapping[tuple[str, str], Answer]) -> set[tuple[str, str]]:
-        from stackshift_cli import checks
-        from stackshift_cli.publish.plan import Here
-
-        wanted: set[tuple[str, str]] = set()
-        for record in domain.records:
-            here = Here(record.name, tuple(view.get(record.name, ())), fetched, domain.name, profile.spf_include)
-            kind = checks.kind_of(record)
-            rules = kind.rules() if kind else None
-            if rules is not None and hasattr(rules, "plan_needed"):
-                wanted |= rules.plan_needed(here)
-            if here.of("CNAME") and record.type != "CNAME":
-                wanted.add((record.name, record.type))
-            if listing and record.type == "CNAME":
-                wanted.add((record.name, "A"))
-        return wanted - fetched.keys()
+        return plan_needed(domain.name, domain.records, view, fetched, spf_include=profile.spf_include,
+                           listing=listing)
 
     fetched = fetch(settings, target.nameservers, domain.name, needed)
     return build(domain.name, target.zone.name, target.info.name, domain.records, view, fetched=fetched,
