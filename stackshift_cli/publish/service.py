@@ -146,11 +146,15 @@ def apply(plan: Plan, target: Target, journal: Journal, domain: Domain, ui: Ui) 
         assert change.edit is not None
         try:
             target.publisher.apply(change.edit)
+        except KeyboardInterrupt:  # the entry stays planned: unpublish and the next plan look at the zone itself
+            ui.info(f"Stopped after {done} of {len(writes)} changes; run the same command again to apply the rest.")
+            raise
         except StackshiftError as exc:
             journal.mark(entry_id, journal_states.FAILED, exc.message)
             for later in ids[ids.index(entry_id) + 1:]:
                 journal.mark(later, journal_states.FAILED, "not sent: an earlier change failed")
-            exc.message = (f"{exc.message} {_applied_before(done, len(writes))}")
+            exc.message = f"{exc.message} {_applied_before(done, len(writes))}"
+            exc.applied = done  # type: ignore[attr-defined]  (for the JSON the CLI prints)
             raise
         journal.mark(entry_id, journal_states.APPLIED)
         done += 1
