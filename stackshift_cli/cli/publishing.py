@@ -75,11 +75,11 @@ def publish(state: State, domain: Domain, options: PublishOptions) -> None:
             else:
                 confirm_or_yes(state, options.yes, f"Write {len(writes)} change{'s' if len(writes) > 1 else ''} "
                                f"at {target.publisher.where}?", f"stackshift domains publish {domain.name}")
+                progress = service.Progress()
                 try:
-                    count = service.apply(plan, target, state.backend().journal(), domain, ui)
-                except StackshiftError as exc:
-                    count = getattr(exc, "applied", 0)
-                    raise
+                    count = service.apply(plan, target, state.backend().journal(), domain, ui, progress)
+                finally:
+                    count = progress.applied
                 applied = True
                 ui.success(f"Published {count} change{'s' if count > 1 else ''} for {domain.name}. "
                            f"`stackshift domains unpublish {domain.name}` undoes {'them' if count > 1 else 'it'}.")

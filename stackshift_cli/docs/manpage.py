@@ -17,7 +17,9 @@ EXIT_MEANINGS = {
     "VERIFICATION_PENDING": "Verification not complete: records are still missing or propagating, or "
                             "\\fB\\-\\-wait\\fR timed out.",
     "NOT_FOUND": "No domain with that name or id.",
-    "AUTH": "Authentication error: the API key is missing, invalid or refused.",
+    "AUTH": "Authentication error: the API key is missing, invalid or refused, or a DNS provider refused the "
+            "credentials (a TSIG key, a token) or the update.",
+    "PUBLISH_CONFLICT": "\\fBpublish\\fR: the plan has conflicts; nothing was written.",
     "INTERRUPTED": "Interrupted (Ctrl-C).",
     "TERMINATED": "Terminated (SIGTERM) during verify: what was already checked is stored and printed.",
 }

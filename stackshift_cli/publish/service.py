@@ -134,9 +134,18 @@ def fetch(settings: Settings, nameservers: Sequence[str], domain: str,
 # ---------------------------------------------------------------- applying
 
 
-def apply(plan: Plan, target: Target, journal: Journal, domain: Domain, ui: Ui) -> int:
+@dataclass
+class Progress:
+    """How many edits of a run were applied so far (read after an error too)."""
+
+    applied: int = 0
+
+
+def apply(plan: Plan, target: Target, journal: Journal, domain: Domain, ui: Ui, progress: Progress | None = None
+          ) -> int:
     """Journal every edit as planned, then send them in order, marking each; the first error stops the run (what
     was applied stays applied and journalled). Returns how many were applied."""
+    progress = progress if progress is not None else Progress()
     writes = plan.writes
     run = uuid.uuid4().hex
     ids = journal.begin(run, domain.id, domain.name, target.info.name, plan.zone,
@@ -154,10 +163,10 @@ def apply(plan: Plan, target: Target, journal: Journal, domain: Domain, ui: Ui) 
             for later in ids[ids.index(entry_id) + 1:]:
                 journal.mark(later, journal_states.FAILED, "not sent: an earlier change failed")
             exc.message = f"{exc.message} {_applied_before(done, len(writes))}"
-            exc.applied = done  # type: ignore[attr-defined]  (for the JSON the CLI prints)
             raise
         journal.mark(entry_id, journal_states.APPLIED)
         done += 1
+        progress.applied = done
         ui.info(f"{change.action.capitalize()}d {change.type} at {change.name}.")
     return done
 
