@@ -546,17 +546,39 @@ class LexiconPublisher(Publisher):
             listing = [entry for entry in self._list() if entry.name == name]
             self._check_expected(edit, name, self._at(listing, [name]))
             provider = self._signed_in()
+            removed: list[ZoneRecord] = []
             for record in edit.remove:
                 contents = [entry.content for entry in listing if entry.record and entry.record.key() == record.key()]
                 for content in dict.fromkeys(contents):
                     self._call(f"removing the {record.type} record '{quoted(record.shown(), 60)}' at {quoted(name)}",
                                partial(provider.delete_record, None, record.type, name, content))
-            for record in edit.add:
-                content, priority = record_content(self.name, record)
-                self._call(f"adding the {record.type} record '{quoted(record.shown(), 60)}' at {quoted(name)}",
-                           partial(self._create, provider, record.type, name, content, priority))
+                removed.append(record)
+            try:
+                for record in edit.add:
+                    self._add(provider, name, record)
+            except StackshiftError as exc:
+                # lexicon's calls are not one transaction: put back what this edit removed, so a failed edit
+                # leaves the name as the plan saw it (and the journal, which marks it failed, stays true)
+                exc.message = f"{exc.message} {self._put_back(provider, name, removed)}"
+                raise
         finally:
             self._listing = None
+
+    def _add(self, provider: Any, name: str, record: ZoneRecord) -> None:
+        content, priority = record_content(self.name, record)
+        self._call(f"adding the {record.type} record '{quoted(record.shown(), 60)}' at {quoted(name)}",
+                   partial(self._create, provider, record.type, name, content, priority))
+
+    def _put_back(self, provider: Any, name: str, removed: Sequence[ZoneRecord]) -> str:
+        if not removed:
+            return ""
+        try:
+            for record in removed:
+                self._add(provider, name, record)
+        except StackshiftError:
+            return (f"The {len(removed)} record(s) this change removed first could not be put back: check "
+                    f"{quoted(name)} at {self.where}.")
+        return "The records this change removed first were put back."
 
     def _create(self, provider: Any, rtype: str, name: str, content: str, priority: str | None) -> Any:
         if priority is None:
