@@ -21,6 +21,12 @@ Fixtures:
 * ``fresh_prop_zone`` (function): the same for the two-server zones prop1.test ... prop8.test
   (nsa + nsb, independent copies); after the test both copies are reset and their SOA serials
   aligned again.
+* ``fresh_tsig_zone`` (function): the same for tsig1.test ... tsig8.test (ns1), which only accept
+  updates signed with the lab's TSIG key (``dnslab.tsig_key_name`` / ``tsig_algorithm`` /
+  ``tsig_secret``): an unsigned update is REFUSED, a wrong secret gets NOTAUTH (BADSIG).
+* ``fresh_tsig_deny_zone`` (function): tsigdeny.test (ns1), signed updates only, and its
+  update-policy refuses even a signed update of ``_dmarc.tsigdeny.test`` (REFUSED): the "a later
+  change of the batch fails" case.
 """
 
 from __future__ import annotations
@@ -70,6 +76,26 @@ def fresh_zone(dnslab: DnsLab):
 def fresh_prop_zone(dnslab: DnsLab):
     """An unused two-server lab zone (e.g. "prop3.test" on nsa + nsb), reset and re-aligned after the test."""
     zone = dnslab.acquire_zone("prop")
+    try:
+        yield zone
+    finally:
+        dnslab.release_zone(zone)
+
+
+@pytest.fixture
+def fresh_tsig_zone(dnslab: DnsLab):
+    """An unused TSIG-only lab zone (e.g. "tsig4.test" on ns1), reset after the test."""
+    zone = dnslab.acquire_zone("tsig")
+    try:
+        yield zone
+    finally:
+        dnslab.release_zone(zone)
+
+
+@pytest.fixture
+def fresh_tsig_deny_zone(dnslab: DnsLab):
+    """tsigdeny.test: TSIG-only, and the key may not touch _dmarc.tsigdeny.test; reset after the test."""
+    zone = dnslab.acquire_zone("tsigdeny")
     try:
         yield zone
     finally:

@@ -22,7 +22,9 @@ address (``lab.addr``)    what        zones / behaviour
                                       zone + glue for every ``*.lab.test`` host
 127.B.C.11  ``ns1``       named       lab.test, example.test, other.test, example.co.uk,
                                       stackshift.email, z01.test ... z20.test,
-                                      mixed.test, slow.test
+                                      mixed.test, slow.test; TSIG-only: tsig1.test ...
+                                      tsig8.test, tsigdeny.test
+127.B.C.12  ``pdns``      (reserved)  kept free (port checked) for a server started on demand
 127.B.C.21  ``nsa``       named       prop.test, prop1.test ... prop8.test  (own copy)
 127.B.C.22  ``nsb``       named       prop.test, prop1.test ... prop8.test  (own copy;
                                       no zone transfer between nsa and nsb)
@@ -47,6 +49,17 @@ BIND instances run in the foreground (``named -g -4 -n 1 -c <tmp>/named-<host>/n
 ``recursion no; dnssec-validation no; notify no;``, no rndc channel, listen only on their own
 address, and every zone has ``allow-update { 127.0.0.0/8; }`` so records are changed with RFC 2136
 updates (``lab.publish`` / ``lab.remove`` / ``lab.replace``, which use ``dns.update`` over TCP).
+
+TSIG zones (the publish feature signs its updates): ``tsig1.test`` ... ``tsig8.test`` have
+``allow-update { key "stackshift-lab-key."; }`` and no IP ACL, so an unsigned update is REFUSED and
+a wrongly signed one gets NOTAUTH (TSIG error BADSIG; dnspython raises ``dns.tsig.PeerBadSignature``).
+``tsigdeny.test`` has ``update-policy { deny <key> name _dmarc.tsigdeny.test. ANY; grant <key>
+subdomain tsigdeny.test. ANY; }``: even a signed update of ``_dmarc.tsigdeny.test`` is REFUSED (and
+a whole update containing it). The key is ``lab.tsig_key_name`` ("stackshift-lab-key."),
+``lab.tsig_algorithm`` ("hmac-sha256") and ``lab.tsig_secret`` (base64 of 32 random bytes, new per
+lab); ``lab.tsig_keyring`` is the dnspython keyring. The lab's helpers (publish, replace, remove,
+reset_zone, ``lab.update_message(zone)``) sign updates of these zones themselves; AXFR and queries
+need no key. Their SOA MNAME is ``ns1.lab.test.`` like the other ns1 zones.
 BIND only listens on addresses that exist on an interface, so the lab adds its four named
 addresses as ``/32`` on ``lo`` (rtnetlink, needs root) and removes them at close.
 
@@ -69,11 +82,17 @@ Python process dies.
 """
 
 from .lab import (
+    ADDON_HOSTS,
     DEFAULT_TTL,
     HOSTS,
     NEGATIVE_TTL,
+    POOLS,
     PROP_POOL,
     SINGLE_POOL,
+    TSIG_ALGORITHM,
+    TSIG_DENY_POOL,
+    TSIG_KEY_NAME,
+    TSIG_POOL,
     ZONES,
     DnsLab,
     DnsLabUnavailable,
@@ -85,11 +104,17 @@ from .hostile import HostileServer, start_hostile
 from .pyservers import BlackholeServer, DelayProxy, ServfailServer
 
 __all__ = [
+    "ADDON_HOSTS",
     "DEFAULT_TTL",
     "HOSTS",
     "NEGATIVE_TTL",
+    "POOLS",
     "PROP_POOL",
     "SINGLE_POOL",
+    "TSIG_ALGORITHM",
+    "TSIG_DENY_POOL",
+    "TSIG_KEY_NAME",
+    "TSIG_POOL",
     "ZONES",
     "BlackholeServer",
     "DelayProxy",

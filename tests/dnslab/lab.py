@@ -7,6 +7,7 @@ zone table, the config/zone-file rendering, process management and the :class:`D
 from __future__ import annotations
 
 import atexit
+import base64
 import ctypes
 import errno
 import os
@@ -34,20 +35,28 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
+import dns.tsig
+import dns.tsigkeyring
 import dns.update
 
 from .netutil import add_loopback_address, owner_label, pick_free_port, reap_stale_addresses, remove_loopback_address
 from .pyservers import BlackholeServer, DelayProxy, ServfailServer
 
 __all__ = [
+    "ADDON_HOSTS",
     "DEFAULT_TTL",
     "DnsLab",
     "DnsLabUnavailable",
     "HOSTS",
     "LabError",
     "NEGATIVE_TTL",
+    "POOLS",
     "PROP_POOL",
     "SINGLE_POOL",
+    "TSIG_ALGORITHM",
+    "TSIG_DENY_POOL",
+    "TSIG_KEY_NAME",
+    "TSIG_POOL",
     "ZONES",
     "ZoneSpec",
     "split_txt",
@@ -68,6 +77,11 @@ HOSTS: dict[str, int] = {
     "servfail": 32,  # Python: SERVFAIL to everything
     "slow": 33,  # Python DelayProxy in front of ns1 (slow.test)
 }
+# Addresses the lab does not use itself but keeps for servers started on demand by other fixtures: the
+# lab's port is checked free on them too, so such a server can listen on lab.port like every other one.
+ADDON_HOSTS: dict[str, int] = {
+    "pdns": 12,  # PowerDNS Authoritative (tests/dnslab/powerdns.py, the ``powerdns`` fixture)
+}
 NAMED_HOSTS = ("root", "ns1", "nsa", "nsb")
 PROXY_OCTETS = range(40, 60)  # addresses handed out by DnsLab.start_delay_proxy()
 RESOLVER_ADDR = "127.0.0.1"
@@ -80,6 +94,12 @@ INSTALL_HINT = (
     "which installs them (`apt-get install -y bind9 bind9-utils unbound`), or install them by hand."
 )
 
+# The lab's TSIG key. The name is fixed; the secret is drawn per lab (DnsLab.tsig_secret), so a test can
+# only sign an update for a TSIG zone with what the lab hands it, and a stale secret from an earlier
+# session is simply wrong.
+TSIG_KEY_NAME = "stackshift-lab-key."
+TSIG_ALGORITHM = "hmac-sha256"
+
 
 @dataclass(frozen=True)
 class ZoneSpec:
@@ -89,17 +109,34 @@ class ZoneSpec:
     ns: tuple[str, ...]
     primaries: tuple[str, ...]
     records: tuple[str, ...] = field(default=())  # extra zone-file lines (absolute names)
+    # True: updates must be signed with the lab's TSIG key (no IP ACL), so an unsigned one is REFUSED.
+    tsig: bool = False
+    # Absolute names the key may NOT update (BIND update-policy "deny ... name"); only with tsig.
+    deny: tuple[str, ...] = field(default=())
 
 
 SINGLE_POOL = tuple(f"z{i:02d}.test" for i in range(1, 21))  # fresh_zone pool, served by ns1
 PROP_POOL = tuple(f"prop{i}.test" for i in range(1, 9))  # fresh_prop_zone pool, served by nsa + nsb
+TSIG_POOL = tuple(f"tsig{i}.test" for i in range(1, 9))  # fresh_tsig_zone pool: ns1, signed updates only
+# fresh_tsig_deny_zone pool: signed updates only, and even a signed update of _dmarc.<zone> is REFUSED
+# (update-policy), for "the third of three changes fails" (DMARC comes after SPF and DKIM).
+TSIG_DENY_POOL = ("tsigdeny.test",)
+# acquire_zone(kind) -> the zones of that kind
+POOLS: dict[str, tuple[str, ...]] = {
+    "single": SINGLE_POOL,
+    "prop": PROP_POOL,
+    "tsig": TSIG_POOL,
+    "tsigdeny": TSIG_DENY_POOL,
+}
 
 
 def _build_zones() -> dict[str, ZoneSpec]:
     zones: dict[str, ZoneSpec] = {}
 
-    def add(name: str, ns: Sequence[str], primaries: Sequence[str] | None = None, records: Sequence[str] = ()) -> None:
-        zones[name] = ZoneSpec(name, tuple(ns), tuple(ns if primaries is None else primaries), tuple(records))
+    def add(name: str, ns: Sequence[str], primaries: Sequence[str] | None = None, records: Sequence[str] = (),
+            tsig: bool = False, deny: Sequence[str] = ()) -> None:
+        zones[name] = ZoneSpec(name, tuple(ns), tuple(ns if primaries is None else primaries), tuple(records),
+                               tsig, tuple(deny))
 
     add(LAB_DOMAIN, ["ns1"])
     for name in ("example.test", "other.test", "example.co.uk"):
@@ -117,6 +154,10 @@ def _build_zones() -> dict[str, ZoneSpec]:
         add(name, ["ns1"])
     for name in ("prop.test", *PROP_POOL):
         add(name, ["nsa", "nsb"])
+    for name in TSIG_POOL:
+        add(name, ["ns1"], tsig=True)
+    for name in TSIG_DENY_POOL:
+        add(name, ["ns1"], tsig=True, deny=[f"_dmarc.{name}."])
     add("mixed.test", ["ns1", "blackhole"], primaries=["ns1"])  # one good NS, one silent NS
     add("slow.test", ["slow"], primaries=["ns1"])  # answered by ns1 through the delay proxy
     add("dead.test", ["blackhole"], primaries=[])  # every NS silent
@@ -273,6 +314,11 @@ class DnsLab:
     UDP+TCP :attr:`port`; the Unbound resolver on :attr:`resolver_addr`::attr:`resolver_port`.
     Zone arguments accept "example.test" or "example.test."; name arguments are absolute
     (a missing final dot is implied).
+
+    TSIG zones (:data:`TSIG_POOL`, :data:`TSIG_DENY_POOL`) only take updates signed with the lab's
+    key: :attr:`tsig_key_name`, :attr:`tsig_algorithm`, :attr:`tsig_secret` (base64 text, new per
+    lab); :attr:`tsig_keyring` is the dnspython keyring. The lab's own helpers sign their updates
+    for these zones by themselves.
     """
 
     # ------------------------------------------------------------------ construction / teardown
@@ -292,7 +338,10 @@ class DnsLab:
         self._ctl_path: Path | None = None
         self._lock = threading.RLock()
         self._closed = False
-        self._pools: dict[str, deque[str]] = {"single": deque(SINGLE_POOL), "prop": deque(PROP_POOL)}
+        self._pools: dict[str, deque[str]] = {kind: deque(zones) for kind, zones in POOLS.items()}
+        self.tsig_key_name = TSIG_KEY_NAME
+        self.tsig_algorithm = TSIG_ALGORITHM
+        self.tsig_secret = base64.b64encode(os.urandom(32)).decode()
         self.slow_proxy: DelayProxy | None = None
         self._remove_on_close: Path | None = None  # the temp dir DnsLab.start() made itself
 
@@ -365,7 +414,7 @@ class DnsLab:
                     f"cannot add loopback address {base}.x/32 to lo ({exc}); the DNS lab needs root "
                     "(CAP_NET_ADMIN) because BIND only listens on addresses configured on an interface."
                 ) from exc
-            all_addrs = [f"{base}.{o}" for o in (*HOSTS.values(), *PROXY_OCTETS)]
+            all_addrs = [f"{base}.{o}" for o in (*HOSTS.values(), *ADDON_HOSTS.values(), *PROXY_OCTETS)]
             port = pick_free_port(all_addrs)
             resolver_port = pick_free_port([RESOLVER_ADDR], exclude=[port])
             lab = cls(lab_dir, base_octets=(second, third), port=port, resolver_port=resolver_port)
@@ -454,9 +503,7 @@ class DnsLab:
             for zone, spec in self.zone_specs.items():
                 if host in spec.primaries:
                     (directory / f"{zone}.db").write_text(self._zone_text(spec))
-                    zone_stanzas.append(
-                        f'zone "{zone}" {{ type primary; file "{zone}.db"; allow-update {{ 127.0.0.0/8; }}; }};'
-                    )
+                    zone_stanzas.append(f'zone "{zone}" {{ type primary; file "{zone}.db"; {self._update_rule(spec)} }};')
         conf = f"""// DNS lab: named instance "{host}" ({self.addr(host)}:{self.port}), authoritative only.
 options {{
     directory "{d}";
@@ -487,11 +534,29 @@ options {{
     check-spf ignore;
 }};
 controls {{ }};
+key "{self.tsig_key_name}" {{ algorithm {self.tsig_algorithm}; secret "{self.tsig_secret}"; }};
 {chr(10).join(zone_stanzas)}
 """
         path = directory / "named.conf"
         path.write_text(conf)
         return path
+
+    def _update_rule(self, spec: ZoneSpec) -> str:
+        """Who may update a zone: any loopback address, or (TSIG zones) only the lab key.
+
+        A TSIG zone has no IP ACL at all, so an unsigned update from loopback is REFUSED like one
+        from anywhere else. With ``deny`` names it is an update-policy instead: BIND applies the
+        first rule that matches, so the deny rules come before the grant; type ANY (rather than no
+        type, which leaves out NS and SOA) lets reset_zone() restore the apex NS set.
+        """
+        if not spec.tsig:
+            return "allow-update { 127.0.0.0/8; };"
+        key = self.tsig_key_name
+        if not spec.deny:
+            return f'allow-update {{ key "{key}"; }};'
+        rules = [f"deny {key} name {name} ANY;" for name in spec.deny]
+        rules.append(f"grant {key} subdomain {spec.name}. ANY;")
+        return f"update-policy {{ {' '.join(rules)} }};"
 
     def _zone_text(self, spec: ZoneSpec) -> str:
         lines = [
@@ -632,8 +697,9 @@ remote-control:
 
     # ------------------------------------------------------------------ topology
     def addr(self, host: str) -> str:
-        """Address of a lab host: one of :data:`HOSTS` ("root", "ns1", "nsa", "nsb", "blackhole", ...)."""
-        return f"{self.base}.{HOSTS[host]}"
+        """Address of a lab host: one of :data:`HOSTS` ("root", "ns1", "nsa", "nsb", "blackhole", ...)
+        or of :data:`ADDON_HOSTS` ("pdns": reserved, only in use while its fixture runs)."""
+        return f"{self.base}.{HOSTS[host] if host in HOSTS else ADDON_HOSTS[host]}"
 
     @property
     def root_addr(self) -> str:
@@ -787,6 +853,23 @@ remote-control:
             servers = [servers]
         return [_server(s, self.port) for s in servers]
 
+    @property
+    def tsig_keyring(self) -> dict[dns.name.Name, dns.tsig.Key]:
+        """The lab's TSIG key as a dnspython keyring (``keyring=`` of UpdateMessage / dns.query)."""
+        return dns.tsigkeyring.from_text({self.tsig_key_name: (self.tsig_algorithm, self.tsig_secret)})
+
+    def update_message(self, zone: str) -> dns.update.UpdateMessage:
+        """An empty RFC 2136 update for ``zone``, signed with the lab key if the zone is a TSIG zone.
+
+        Every lab helper builds its updates here, so publish()/remove()/reset_zone()... work on the
+        TSIG zones too; tests can use it for a correctly signed update of their own.
+        """
+        zone = self.zone_for(zone)
+        if not self.zone_specs[zone].tsig:
+            return dns.update.UpdateMessage(zone)
+        return dns.update.UpdateMessage(zone, keyring=self.tsig_keyring, keyname=self.tsig_key_name,
+                                        keyalgorithm=dns.tsig.HMAC_SHA256)
+
     def _send_update(self, update: dns.update.UpdateMessage, target: tuple[str, int]) -> None:
         try:
             reply = dns.query.tcp(update, target[0], timeout=5.0, port=target[1])
@@ -809,7 +892,7 @@ remote-control:
             raise ValueError("publish() needs at least one value")
         zone = self.zone_for(name)
         rdatas = self.make_rdatas(rdtype, values)
-        update = dns.update.UpdateMessage(zone)
+        update = self.update_message(zone)
         update.add(_name(name), ttl, *rdatas)
         for target in self._targets(zone, servers):
             self._send_update(update, target)
@@ -829,7 +912,7 @@ remote-control:
             raise ValueError("replace() needs at least one value; use remove() to delete")
         zone = self.zone_for(name)
         rdatas = self.make_rdatas(rdtype, values)
-        update = dns.update.UpdateMessage(zone)
+        update = self.update_message(zone)
         update.replace(_name(name), ttl, *rdatas)
         for target in self._targets(zone, servers):
             self._send_update(update, target)
@@ -844,7 +927,7 @@ remote-control:
         ``remove(name, "TXT")``: the whole RRset; ``remove(name, "TXT", "v=...")``: just those records.
         """
         zone = self.zone_for(name)
-        update = dns.update.UpdateMessage(zone)
+        update = self.update_message(zone)
         if rdtype is None:
             if values:
                 raise ValueError("remove(): values need an rdtype")
@@ -880,7 +963,7 @@ remote-control:
                             apex_ns.update(rrset)
             except (dns.exception.DNSException, OSError) as exc:
                 raise LabError(f"AXFR of {zone} from {target[0]} failed: {exc!r}") from exc
-            update = dns.update.UpdateMessage(zone)
+            update = self.update_message(zone)
             for owner in sorted(names):
                 update.delete(owner)  # at the apex this keeps SOA and NS (RFC 2136 3.4.2.3)
             # The apex NS RRset can't be deleted as a whole, so add the original set and delete extras.
@@ -908,25 +991,29 @@ remote-control:
         soas = [self.rdatas(zone, "SOA", t)[0] for t in targets]
         serial = max(soa.serial for soa in soas) + 1
         for target, soa in zip(targets, soas):
-            update = dns.update.UpdateMessage(zone)
+            update = self.update_message(zone)
             update.replace(_name(zone), DEFAULT_TTL, soa.replace(serial=serial))
             self._send_update(update, target)
         return serial
 
     def acquire_zone(self, kind: str = "single") -> str:
-        """Take an unused spare zone: kind "single" (z01-z20.test, ns1) or "prop" (prop1-8.test, nsa+nsb)."""
+        """Take an unused spare zone of a kind of :data:`POOLS`: "single" (z01-z20.test, ns1), "prop"
+        (prop1-8.test, nsa+nsb), "tsig" (tsig1-8.test, ns1, signed updates only) or "tsigdeny"
+        (tsigdeny.test, signed updates only and _dmarc.tsigdeny.test refused)."""
         with self._lock:
             try:
                 return self._pools[kind].popleft()
             except IndexError:
                 raise LabError(f"no free {kind!r} zone left in the lab pool") from None
             except KeyError:
-                raise ValueError(f"kind must be 'single' or 'prop', not {kind!r}") from None
+                raise ValueError(f"kind must be one of {', '.join(POOLS)}, not {kind!r}") from None
 
     def release_zone(self, zone: str) -> None:
         """Reset a zone taken with :meth:`acquire_zone`, flush it from the resolver, return it to the pool."""
         zone = self.zone_for(zone)
-        kind = "prop" if zone in PROP_POOL else "single"
+        kind = next((k for k, zones in POOLS.items() if zone in zones), None)
+        if kind is None:
+            raise ValueError(f"{zone} is not a pool zone (see POOLS)")
         try:
             self.reset_zone(zone)
             self.flush_resolver(zone)

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import socket
+import struct
 import time
 
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
 import dns.update
 import pytest
 
-from tests.dnslab import NEGATIVE_TTL, PROP_POOL, SINGLE_POOL, DelayProxy, DnsLab, LabError, split_txt
+from tests.conftest_dnslab import fresh_tsig_deny_zone, fresh_tsig_zone  # noqa: F401
+from tests.dnslab import (
+    NEGATIVE_TTL,
+    PROP_POOL,
+    SINGLE_POOL,
+    TSIG_DENY_POOL,
+    TSIG_POOL,
+    DelayProxy,
+    DnsLab,
+    LabError,
+    split_txt,
+)
 
 NAMED_ZONES = ["example.test", "other.test", "example.co.uk", "stackshift.email", "lab.test", "prop.test",
-               "mixed.test", *SINGLE_POOL, *PROP_POOL]
+               "mixed.test", *SINGLE_POOL, *PROP_POOL, *TSIG_POOL, *TSIG_DENY_POOL]
 
 
 def txt_strings(lab: DnsLab, name: str, server: str) -> list[tuple[bytes, ...]]:
@@ -160,6 +177,115 @@ def test_release_resets_the_zone(dnslab: DnsLab):
     assert dnslab.rdatas(zone, "SOA")
 
 
+# ---------------------------------------------------------------------------------------- TSIG zones
+def signed_update(zone: str, key_name: str, secret: str, algorithm: str = "hmac-sha256") -> dns.update.UpdateMessage:
+    """An update signed the way the publish code will sign it: from the key's name, algorithm and base64 text."""
+    keyring = dns.tsigkeyring.from_text({key_name: (algorithm, secret)})
+    return dns.update.UpdateMessage(zone, keyring=keyring, keyname=key_name, keyalgorithm=dns.tsig.HMAC_SHA256)
+
+
+def raw_tcp_rcode(message: dns.message.Message, ip: str, port: int) -> int:
+    """The rcode of the reply, read from its header: dnspython won't return a reply whose TSIG error is set."""
+    wire = message.to_wire()
+    data = b""
+    with socket.create_connection((ip, port), timeout=2) as sock:
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        while len(data) < 6:  # length prefix (2), id (2), flags (2)
+            chunk = sock.recv(4096)
+            assert chunk, f"connection closed after {data!r}"
+            data += chunk
+    return dns.rcode.from_flags(struct.unpack("!H", data[4:6])[0], 0)
+
+
+def test_tsig_key_is_exposed_and_drawn_per_lab(dnslab: DnsLab):
+    assert dnslab.tsig_key_name == "stackshift-lab-key."
+    assert dnslab.tsig_algorithm == "hmac-sha256"
+    assert len(base64.b64decode(dnslab.tsig_secret, validate=True)) == 32
+    assert list(dnslab.tsig_keyring) == [dns.name.from_text(dnslab.tsig_key_name)]
+
+
+def test_tsig_zone_soa_mname_resolves_to_ns1(dnslab: DnsLab, fresh_tsig_zone: str):
+    # The publish code sends its update to the zone's SOA MNAME, found through the resolver.
+    soa = dnslab.query_resolver(fresh_tsig_zone, "SOA").answer[0][0]
+    assert soa.mname.to_text() == "ns1.lab.test."
+    reply = dnslab.query_resolver(soa.mname.to_text(), "A")
+    assert [rd.address for rd in reply.answer[0]] == [dnslab.ns1_addr]
+
+
+def test_tsig_signed_update_succeeds(dnslab: DnsLab, fresh_tsig_zone: str):
+    update = signed_update(fresh_tsig_zone, dnslab.tsig_key_name, dnslab.tsig_secret)
+    update.add(f"mail.{fresh_tsig_zone}.", 300, "TXT", '"v=spf1 -all"')
+    reply = dns.query.tcp(update, dnslab.ns1_addr, port=dnslab.port, timeout=2)
+    assert reply.rcode() == dns.rcode.NOERROR
+    assert reply.had_tsig  # the answer is signed too, and dnspython checked it
+    assert txt_strings(dnslab, f"mail.{fresh_tsig_zone}", dnslab.ns1_addr) == [(b"v=spf1 -all",)]
+    update = signed_update(fresh_tsig_zone, dnslab.tsig_key_name, dnslab.tsig_secret)
+    update.add(f"udp.{fresh_tsig_zone}.", 300, "A", "192.0.2.1")
+    assert dns.query.udp(update, dnslab.ns1_addr, port=dnslab.port, timeout=2).rcode() == dns.rcode.NOERROR
+    # the lab's own helpers sign by themselves
+    dnslab.replace(f"mail.{fresh_tsig_zone}", "TXT", "v=spf1 ~all")
+    dnslab.remove(f"udp.{fresh_tsig_zone}")
+    assert txt_strings(dnslab, f"mail.{fresh_tsig_zone}", dnslab.ns1_addr) == [(b"v=spf1 ~all",)]
+    assert dnslab.query_resolver(f"mail.{fresh_tsig_zone}", "TXT").answer
+
+
+def test_tsig_zone_refuses_an_unsigned_update(dnslab: DnsLab, fresh_tsig_zone: str):
+    update = dns.update.UpdateMessage(fresh_tsig_zone)
+    update.add(f"x.{fresh_tsig_zone}.", 300, "TXT", '"unsigned"')
+    for send in (dns.query.tcp, dns.query.udp):
+        assert send(update, dnslab.ns1_addr, port=dnslab.port, timeout=2).rcode() == dns.rcode.REFUSED
+    assert dnslab.query_auth(f"x.{fresh_tsig_zone}", "TXT").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_tsig_zone_wrong_secret_is_notauth_badsig(dnslab: DnsLab, fresh_tsig_zone: str):
+    wrong = base64.b64encode(b"\0" * 32).decode()
+    update = signed_update(fresh_tsig_zone, dnslab.tsig_key_name, wrong)
+    update.add(f"x.{fresh_tsig_zone}.", 300, "TXT", '"forged"')
+    assert raw_tcp_rcode(update, dnslab.ns1_addr, dnslab.port) == dns.rcode.NOTAUTH
+    # The reply's TSIG carries error BADSIG; dnspython raises it instead of returning the reply.
+    with pytest.raises(dns.tsig.PeerBadSignature):
+        dns.query.tcp(update, dnslab.ns1_addr, port=dnslab.port, timeout=2)
+    # an unknown key name: NOTAUTH too, error BADKEY
+    update = signed_update(fresh_tsig_zone, "no-such-key.", dnslab.tsig_secret)
+    update.add(f"x.{fresh_tsig_zone}.", 300, "TXT", '"forged"')
+    assert raw_tcp_rcode(update, dnslab.ns1_addr, dnslab.port) == dns.rcode.NOTAUTH
+    with pytest.raises(dns.tsig.PeerBadKey):
+        dns.query.tcp(update, dnslab.ns1_addr, port=dnslab.port, timeout=2)
+    assert dnslab.query_auth(f"x.{fresh_tsig_zone}", "TXT").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_tsig_deny_zone_refuses_dmarc_only(dnslab: DnsLab, fresh_tsig_deny_zone: str):
+    zone = fresh_tsig_deny_zone
+    assert dnslab.spec(zone).deny == (f"_dmarc.{zone}.",)
+
+    def send(*names: str) -> int:
+        update = signed_update(zone, dnslab.tsig_key_name, dnslab.tsig_secret)
+        for name in names:
+            update.add(name, 300, "TXT", '"v=x"')
+        return dns.query.tcp(update, dnslab.ns1_addr, port=dnslab.port, timeout=2).rcode()
+
+    assert send(f"{zone}.") == dns.rcode.NOERROR  # SPF at the apex
+    assert send(f"sel._domainkey.{zone}.") == dns.rcode.NOERROR  # DKIM
+    assert send(f"_dmarc.{zone}.") == dns.rcode.REFUSED  # DMARC: the third change fails
+    assert send(f"ok.{zone}.", f"_dmarc.{zone}.") == dns.rcode.REFUSED  # an update is all or nothing
+    assert dnslab.query_auth(f"ok.{zone}", "TXT").rcode() == dns.rcode.NXDOMAIN
+    assert dnslab.query_auth(f"_dmarc.{zone}", "TXT").rcode() == dns.rcode.NXDOMAIN
+    with pytest.raises(LabError, match="REFUSED"):
+        dnslab.publish(f"_dmarc.{zone}", "TXT", "v=DMARC1; p=none")  # the lab's key is refused as well
+
+
+def test_tsig_release_resets_the_zone(dnslab: DnsLab):
+    for kind in ("tsig", "tsigdeny"):
+        zone = dnslab.acquire_zone(kind)
+        dnslab.publish(f"a.{zone}", "A", "192.0.2.1")
+        dnslab.publish(zone, "TXT", "apex text")
+        dnslab.publish(zone, "NS", "extra.example.test.")
+        dnslab.release_zone(zone)
+        assert dnslab.query_auth(f"a.{zone}", "A").rcode() == dns.rcode.NXDOMAIN
+        assert dnslab.rdatas(zone, "TXT") == []
+        assert [rd.target.to_text() for rd in dnslab.rdatas(zone, "NS")] == ["ns1.lab.test."]
+
+
 # ---------------------------------------------------------------------------------------- two servers
 def test_two_server_zone_can_diverge(dnslab: DnsLab, fresh_prop_zone: str):
     nsa, nsb = dnslab.prop_addrs
@@ -216,8 +342,9 @@ def test_resolver_only_ever_talks_to_lab_servers(dnslab: DnsLab):
     contacted = [line.split()[0] for line in dnslab.unbound_control("dump_infra").splitlines() if line.strip()]
     assert contacted
     # blackhole and slow too: earlier tests of the session (verify's, on mixed.test, dead.test, slow.test) reach them
+    # and pdns: the powerdns fixture's server (tests/dnslab/test_powerdns.py), when it ran earlier in this worker
     lab_servers = {f"{dnslab.addr(host)}@{dnslab.port}" for host in ("root", "ns1", "nsa", "nsb", "servfail",
-                                                                      "blackhole", "slow")}
+                                                                      "blackhole", "slow", "pdns")}
     assert set(contacted) <= lab_servers
 
 
