@@ -24,6 +24,9 @@ _stackshift() {
         ':--profile') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
         ':--backend') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
         'domains create:--dkim-selector') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains create:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains create:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains create:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains records:--format'|'domains records:-f') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains list:--status') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains verify:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
@@ -31,8 +34,12 @@ _stackshift() {
         'domains verify:--nameserver') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains verify:--concurrency') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains verify:--shard') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
-        ':domains'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
-        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify') path="${path:+$path }$word" ;;
+        'domains publish:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains publish:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains publish:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        ':domains'|':providers'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
+        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify'|'domains:publish'|'domains:unpublish') path="${path:+$path }$word" ;;
+        'providers:list') path="${path:+$path }$word" ;;
         'config:path'|'config:list'|'config:get'|'config:set'|'config:unset') path="${path:+$path }$word" ;;
         'auth:login'|'auth:status'|'auth:logout') path="${path:+$path }$word" ;;
         *:-*) ;;
@@ -49,6 +56,9 @@ _stackshift() {
         ':--profile') _stackshift_dynamic profiles; return ;;
         ':--backend') COMPREPLY=($(compgen -W 'local api' -- "$cur")); return ;;
         'domains create:--dkim-selector') :; return ;;
+        'domains create:--provider') :; return ;;
+        'domains create:--timeout') :; return ;;
+        'domains create:--interval') :; return ;;
         'domains records:--format'|'domains records:-f') COMPREPLY=($(compgen -W 'table json plain zone csv' -- "$cur")); return ;;
         'domains list:--status') COMPREPLY=($(compgen -W 'pending verified failed disabled' -- "$cur")); return ;;
         'domains verify:--timeout') :; return ;;
@@ -56,17 +66,24 @@ _stackshift() {
         'domains verify:--nameserver') :; return ;;
         'domains verify:--concurrency') :; return ;;
         'domains verify:--shard') :; return ;;
+        'domains publish:--provider') :; return ;;
+        'domains publish:--timeout') :; return ;;
+        'domains publish:--interval') :; return ;;
     esac
     if [[ $cur == -* ]]; then
         case "$path" in
         '') COMPREPLY=($(compgen -W '--profile --backend --json --no-color --quiet -q --debug --version --help -h' -- "$cur")) ;;
         'domains') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
-        'domains create') COMPREPLY=($(compgen -W '--dkim-selector --inbound --exist-ok --json --help -h' -- "$cur")) ;;
+        'domains create') COMPREPLY=($(compgen -W '--dkim-selector --inbound --exist-ok --publish --provider --yes -y --wait --timeout --interval --json --help -h' -- "$cur")) ;;
         'domains records') COMPREPLY=($(compgen -W '--format -f --json --help -h' -- "$cur")) ;;
         'domains list') COMPREPLY=($(compgen -W '--status --json --help -h' -- "$cur")) ;;
         'domains show') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'domains delete') COMPREPLY=($(compgen -W '--yes -y --json --help -h' -- "$cur")) ;;
         'domains verify') COMPREPLY=($(compgen -W '--all --wait --timeout --interval --fail-fast --nameserver --concurrency --shard --json --help -h' -- "$cur")) ;;
+        'domains publish') COMPREPLY=($(compgen -W '--provider --dry-run --yes -y --replace --wait --timeout --interval --json --help -h' -- "$cur")) ;;
+        'domains unpublish') COMPREPLY=($(compgen -W '--dry-run --yes -y --json --help -h' -- "$cur")) ;;
+        'providers') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
+        'providers list') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'config') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
         'config path') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'config list') COMPREPLY=($(compgen -W '--all --json --help -h' -- "$cur")) ;;
@@ -82,18 +99,21 @@ _stackshift() {
         return
     fi
     case "$path:$nargs" in
-        ':'*) COMPREPLY=($(compgen -W 'domains config auth completion' -- "$cur")) ;;
-        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify' -- "$cur")) ;;
+        ':'*) COMPREPLY=($(compgen -W 'domains providers config auth completion' -- "$cur")) ;;
+        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify publish unpublish' -- "$cur")) ;;
         'domains create:0') : ;;
         'domains records:0') _stackshift_dynamic domains ;;
         'domains show:0') _stackshift_dynamic domains ;;
         'domains delete:0') _stackshift_dynamic domains ;;
         'domains verify:0') _stackshift_dynamic domains ;;
+        'domains publish:0') _stackshift_dynamic domains ;;
+        'domains unpublish:0') _stackshift_dynamic domains ;;
+        'providers:'*) COMPREPLY=($(compgen -W 'list' -- "$cur")) ;;
         'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
-        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
-        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
+        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
         'config set:1') : ;;
-        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority' -- "$cur")) ;;
+        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
         'auth:'*) COMPREPLY=($(compgen -W 'login status logout' -- "$cur")) ;;
         'completion:0') COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")) ;;
     esac

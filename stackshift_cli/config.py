@@ -6,6 +6,8 @@ without this module); this one adds every other key, with its parser.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from typing import Any, Callable
 
@@ -33,6 +35,7 @@ from stackshift_cli.configfile import (  # noqa: F401  (re-exported: config is w
 from stackshift_cli.configfile import PROFILE_NAME as _PROFILE_NAME  # noqa: F401
 from stackshift_cli.errors import UsageError
 from stackshift_cli.escape import quoted
+from stackshift_cli.providers import RFC2136_INFO, Credential
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -214,6 +217,110 @@ def _dmarc_rua(text: str) -> str:
     return value
 
 
+# ---------------------------------------------------------------- publishing
+
+
+MIN_TTL, MAX_TTL = 60, 86400
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+MAX_PROVIDER_VALUE = 1000  # characters of a provider's option: a token, a URL, an account name
+_HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_KEY_NAME_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def _provider_name(text: str) -> str:
+    from stackshift_cli.providers import provider_info
+
+    return provider_info(str(text)).name
+
+
+def _ttl(text: str) -> int:
+    """Seconds, a whole number from MIN_TTL (a minute) to MAX_TTL (a day)."""
+    raw = str(text).strip()
+    value = int(raw) if not isinstance(text, bool) and re.fullmatch(r"[0-9]{1,9}", raw) else -1
+    if not MIN_TTL <= value <= MAX_TTL:
+        raise UsageError(f"'{quoted(raw)}' is not a TTL stackshift publishes records with; use a whole number of "
+                         f"seconds from {MIN_TTL} to {MAX_TTL}.",
+                         hint="300 (five minutes, the default) lets a mistake be corrected quickly.")
+    return value
+
+
+def _dns_name(text: str, what: str, label: re.Pattern[str], example: str) -> str:
+    """A DNS name of ASCII labels matching `label`, lowercase, without the trailing dot (one label is enough)."""
+    raw = str(text).strip()
+    name = raw[:-1] if raw.endswith(".") else raw
+    name = name.lower()
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(label.fullmatch(part) for part in labels):
+        raise UsageError(f"'{quoted(raw)}' is not {what}.",
+                         hint=f"Use labels of letters, digits and hyphens separated by dots, such as {example}.")
+    return name
+
+
+def _server(text: str) -> str:
+    """The host name or IP address updates are sent to: no port (publish.rfc2136.port), no URL."""
+    import ipaddress
+
+    raw = str(text).strip()
+    address = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        pass
+    if ":" in raw or "/" in raw:
+        raise UsageError(f"'{quoted(raw)}' is not a host name or an IP address.",
+                         hint="Give only the server, such as ns1.example.net or 192.0.2.53; its port is "
+                              "publish.rfc2136.port.")
+    name = _dns_name(raw, "a host name or an IP address", _HOST_LABEL, "ns1.example.net or 192.0.2.53")
+    if name.rsplit(".", 1)[-1].isdigit():
+        raise UsageError(f"'{quoted(raw)}' is not a host name or an IP address.",
+                         hint="Give a host name such as ns1.example.net or an address such as 192.0.2.53.")
+    return name
+
+
+def _tsig_key_name(text: str) -> str:
+    return _dns_name(text, "a TSIG key name (a DNS name)", _KEY_NAME_LABEL, "stackshift-key. or tsig-key")
+
+
+def _tsig_secret(text: str) -> str:
+    """A TSIG secret: base64 of at least one byte. Never echoed in a message: it is a secret."""
+    import base64
+    import binascii
+
+    value = str(text).strip()
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if not decoded:
+        raise UsageError("The TSIG secret is not base64 (the secret itself is not shown).",
+                         hint="Copy the secret from the key file (e.g. tsig-keygen's `secret \"...\";`), "
+                              "such as c2VjcmV0IGtleSBieXRlcw==.")
+    return value
+
+
+def _provider_value(text: str) -> str:
+    """A provider option's value: one line of printable text (never echoed: it may be a token)."""
+    value = str(text).strip()
+    if not value:
+        raise UsageError("The value is empty.", hint="Give a value, or `stackshift config unset` the key.")
+    if len(value) > MAX_PROVIDER_VALUE:
+        raise UsageError(f"The value is {len(value)} characters long; a provider's option takes at most "
+                         f"{MAX_PROVIDER_VALUE}.", hint="Check that the whole of a file was not given as the value.")
+    if not value.isprintable():
+        raise UsageError("The value holds a control character or a line break (it is not shown here).",
+                         hint="Give one line of printable text.")
+    return value
+
+
+def _rfc2136_key(option: str, parse: Callable[[str], Any], default: Any = None, types: tuple[type, ...] = (str,),
+                 help: str | None = None, more: str = "") -> Key:
+    """publish.rfc2136.OPTION, with the help text (unless `help` replaces it; `more` adds to it), environment
+    variable and secrecy the provider registry gives it."""
+    credential = next(c for c in RFC2136_INFO.credentials if c.option == option)
+    return Key(credential.key, f"rfc2136: {help or credential.help}{more}", parse, default, credential.env,
+               credential.secret, types)
+
+
 def _sending_key(key: SendingKey) -> Key:
     """A check's `sending.*` key (checks.REGISTRY) as a config key, with the parser its `parse` names."""
     if key.parse.startswith("choice:"):
@@ -242,14 +349,52 @@ KEYS: dict[str, Key] = {
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
             _duration_text, "72h", types=_TIMES),
         *(_sending_key(key) for key in SENDING_KEYS),
+        Key("publish.provider", "DNS provider stackshift publishes records to (`stackshift providers list`).",
+            _provider_name, None, "STACKSHIFT_PUBLISH_PROVIDER"),
+        Key("publish.ttl", f"TTL in seconds of the records stackshift publishes ({MIN_TTL} to {MAX_TTL}).",
+            _ttl, 300, types=(int, str)),
+        Key("publish.timeout", "How long one request to a DNS provider may take.",
+            _duration_up_to(600, "a request to a DNS provider"), "30s", types=_TIMES),
+        _rfc2136_key("server", _server, more=" A host name or an IP address."),
+        _rfc2136_key("port", _port, 53, types=(int, str), help="Port of the server updates go to."),
+        _rfc2136_key("key_name", _tsig_key_name),
+        _rfc2136_key("key_secret", _tsig_secret),
+        _rfc2136_key("key_algorithm", _choice(*TSIG_ALGORITHMS), TSIG_ALGORITHMS[0]),
     )
 }
 
 
 def known_key(name: str) -> Key:
-    if name not in KEYS:
+    """The key called `name`: one of KEYS, or a dns-lexicon provider's option (`publish.cloudflare.auth_token`)."""
+    key = KEYS.get(name) or provider_key(name)
+    if key is None:
         raise unknown_key(name)
-    return KEYS[name]
+    return key
+
+
+def provider_key(name: str) -> Key | None:
+    """`publish.PROVIDER.OPTION` for an option of a dns-lexicon provider, or None. These keys (hundreds) are not in
+    KEYS: each is made from the provider registry when it is named, with the registry's help text, environment
+    variable (lexicon's own, LEXICON_CLOUDFLARE_AUTH_TOKEN) and secrecy. The registry is read only for a name of
+    that shape, so no other key costs its import."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] != "publish" or name in KEYS:
+        return None
+    return _provider_keys().get(name)
+
+
+@functools.cache
+def _provider_keys() -> dict[str, Key]:
+    from stackshift_cli.providers import all_providers
+
+    return {credential.key: _option_key(info.name, credential)
+            for info in all_providers().values() if info.kind == "lexicon" for credential in info.credentials}
+
+
+def _option_key(provider: str, credential: Credential) -> Key:
+    help = credential.help or f"Option {credential.option} of the {provider} provider"
+    return Key(credential.key, f"{provider}: {help[:1].upper()}{help[1:]}", _provider_value, None, credential.env,
+               credential.secret)
 
 
 def redact(value: Any) -> str:
@@ -266,6 +411,17 @@ class Settings(ProfileSettings):
     defaults (configfile.ProfileSettings)."""
 
     keys = KEYS
+
+    def key(self, name: str) -> Key:
+        return known_key(name)
+
+    def provider_keys_set(self) -> list[str]:
+        """The dns-lexicon providers' keys (`publish.cloudflare.auth_token`) that have a value in the profile's
+        file or in the environment, sorted: what `config list` shows of them (not the hundreds there are)."""
+        found = {name for name in self.file.profile_values(self.profile) if provider_key(name)}
+        if any(variable.startswith("LEXICON_") for variable in os.environ):  # the registry is read only then
+            found |= {name for name, key in _provider_keys().items() if key.env and os.environ.get(key.env)}
+        return sorted(found)
 
     def sending_profile(self):
         from stackshift_cli.records import SendingProfile

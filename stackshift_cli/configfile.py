@@ -173,7 +173,11 @@ CORE_KEYS: dict[str, Key] = {key.name: key for key in (BACKEND, API_URL, API_KEY
 
 
 def unknown_key(name: str) -> UsageError:
-    return UsageError(f"'{name}' is not a config key.", hint="Run `stackshift config list --all` to see every key.")
+    hint = "Run `stackshift config list --all` to see every key."
+    if name.startswith("publish."):  # publish.PROVIDER.OPTION: the providers' options are not all listed there
+        hint = ("Run `stackshift providers list` to see the DNS providers and their settings "
+                "(publish.PROVIDER.OPTION), and `stackshift config list --all` for the other keys.")
+    return UsageError(f"'{quoted(name)}' is not a config key.", hint=hint)
 
 
 # ---------------------------------------------------------------- the file

@@ -6,8 +6,9 @@ import typer
 
 from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.cli.state import JsonOption, get_state
+from stackshift_cli.cli.stdin_value import read_value
 from stackshift_cli.config import redact
-from stackshift_cli.errors import AuthError, ExitCode, UsageError
+from stackshift_cli.errors import AuthError, ExitCode
 from stackshift_cli.escape import visible
 from stackshift_cli.output import tsv
 
@@ -29,7 +30,7 @@ def login(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     state = get_state(ctx, json_output, creates_profile=True)
     ui, settings = state.ui, state.settings
-    key = _read_key(state)
+    key = read_value(ui, "API key", "stackshift auth login", strip=True)
     check_key_text(key)
     backend = ApiBackend(settings, ui, key=key)
     try:
@@ -86,31 +87,6 @@ def logout(ctx: typer.Context, json_output: JsonOption = False) -> None:
     else:
         ui.info(f"Profile {settings.profile} has no stored API key; nothing to remove.")
     _warn_about_overrides(state)
-
-
-def _read_key(state) -> str:
-    """The key from piped stdin, or from a hidden prompt when a person is at a terminal."""
-    ui = state.ui
-    if ui.interactive:
-        key = typer.prompt("API key", hide_input=True, err=True)
-    else:
-        try:
-            text = ui.stdin.read()
-        except OSError:
-            text = ""
-        lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-        if not lines:
-            raise UsageError(
-                "No API key on standard input.",
-                hint="Pipe it in (`stackshift auth login < key.txt`) or run `stackshift auth login` in a terminal.",
-            )
-        if len(lines) > 1:
-            raise UsageError("Standard input holds more than one line; give only the API key.")
-        key = lines[0]
-    key = key.strip()
-    if not key:
-        raise UsageError("The API key is empty.")
-    return key
 
 
 def _status_data(state) -> dict[str, object]:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from stackshift_cli.cli.state import JsonOption, get_state
+from stackshift_cli.cli.stdin_value import read_value
 from stackshift_cli.config import KEYS, config_dir, data_dir, known_key, redact
 from stackshift_cli.errors import UsageError
 from stackshift_cli.escape import visible
@@ -15,12 +16,13 @@ app = typer.Typer(help="Read and change settings (per profile: --profile or STAC
                   no_args_is_help=True)
 
 KeyArgument = Annotated[str, typer.Argument(metavar="KEY", help="A config key, e.g. dns.nameservers.")]
+STDIN = "-"  # `config set KEY -`: the value from standard input, or a hidden prompt
 
 
 def _shown(key: str, value: object, reveal: bool = False) -> object:
     if value is None:
         return None
-    if KEYS[key].secret and not reveal:
+    if known_key(key).secret and not reveal:
         return redact(value)
     return value
 
@@ -50,10 +52,13 @@ def list_keys(
     all_keys: Annotated[bool, typer.Option("--all", help="Include defaults, with where each value comes from.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """List the profile's settings (secrets show only their last 4 characters)."""
+    """List the profile's settings (secrets show only their last 4 characters).
+
+    The DNS providers' keys (publish.PROVIDER.OPTION) are listed when they have a value, even with --all.
+    """
     state = get_state(ctx, json_output)
     settings = state.settings
-    names = [k for k in KEYS if all_keys or settings.source(k) != "default"]
+    names = [k for k in KEYS if all_keys or settings.source(k) != "default"] + settings.provider_keys_set()
     values = {k: _shown(k, settings.get(k)) for k in names}
     if state.ui.json:
         state.ui.emit_json({"profile": settings.profile, "values": values,
@@ -90,17 +95,35 @@ def get(
 def set_key(
     ctx: typer.Context,
     key: KeyArgument,
-    value: Annotated[str, typer.Argument(metavar="VALUE")],
+    value: Annotated[str, typer.Argument(
+        metavar="VALUE", help="The value, or - to read it from standard input (a hidden prompt on a terminal).")],
 ) -> None:
-    """Set KEY to VALUE in the profile (checked before it is written); the profile is created if it is new."""
+    """Set KEY to VALUE in the profile (checked before it is written); the profile is created if it is new.
+
+    A secret (api.key, publish.rfc2136.key_secret, a provider's token) is never taken from the command line,
+    where it would stay in the shell history: give - and type it at the hidden prompt, or pipe it in
+    (`stackshift config set publish.rfc2136.key_secret - < secret.txt`).
+    """
     state = get_state(ctx, creates_profile=True)
     spec = known_key(key)
-    if spec.secret:
+    if value == STDIN:
+        value = read_value(state.ui, f"value for {key}", f"stackshift config set {key} -", prompt=f"Value for {key}",
+                           one_line=spec.secret)
+    elif spec.secret:
+        hint = f"Run `stackshift config set {key} -` and type or pipe the value."
+        if key == "api.key":
+            hint = ("Run `stackshift auth login`, which checks the key with the API, or "
+                    "`stackshift config set api.key -`; both read it from a prompt or stdin.")
         raise UsageError(f"{key} is not set on the command line, where it would stay in your shell history.",
-                         hint="Run `stackshift auth login`, which reads it from a prompt or stdin.")
+                         hint=hint)
+    if key == "api.key":
+        from stackshift_cli.backends.api import check_key_text
+
+        value = check_key_text(value.strip())
     parsed = spec.parse(value)
     state.settings.file.set(state.settings.profile, key, parsed)
-    state.ui.info(f"Set {key} = {_text(parsed)} in profile {state.settings.profile}.")
+    shown = redact(parsed) if spec.secret else _text(parsed)
+    state.ui.info(f"Set {key} = {shown} in profile {state.settings.profile}.")
 
 
 @app.command()
