@@ -120,7 +120,7 @@ class Rfc2136(Publisher):
 
         keyname = dns.name.from_text(self.key_name) if self.key_name else None
         update = dns.update.UpdateMessage(self.zone, keyring=self._keyring, keyname=keyname,
-                                          keyalgorithm=self.key_algorithm)
+                                          keyalgorithm=_algorithm(self.key_algorithm))
         for rtype in edit.expect_types:
             present = [r for r in edit.expect if r.type == rtype]
             if present:
@@ -163,6 +163,15 @@ class Rfc2136(Publisher):
                                     f"does not let {signed} change this name.",
                                     hint="Check the zone's allow-update or update-policy, and the TSIG key.")
         raise ProviderError(f"{self.where} did not apply the update of {visible(edit.name)} ({rcode}).")
+
+
+def _algorithm(name: str) -> Any:
+    """dnspython's name of a TSIG algorithm: hmac-md5 is the old HMAC-MD5.SIG-ALG.REG.INT (RFC 8945 6)."""
+    import dns.tsig
+
+    return {"hmac-md5": dns.tsig.HMAC_MD5, "hmac-sha1": dns.tsig.HMAC_SHA1, "hmac-sha224": dns.tsig.HMAC_SHA224,
+            "hmac-sha256": dns.tsig.HMAC_SHA256, "hmac-sha384": dns.tsig.HMAC_SHA384,
+            "hmac-sha512": dns.tsig.HMAC_SHA512}[name.lower()]
 
 
 def _record(name: str, rdtype: int, ttl: int, rdata: Any) -> ZoneRecord:
