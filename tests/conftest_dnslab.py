@@ -27,6 +27,13 @@ Fixtures:
 * ``fresh_tsig_deny_zone`` (function): tsigdeny.test (ns1), signed updates only, and its
   update-policy refuses even a signed update of ``_dmarc.tsigdeny.test`` (REFUSED): the "a later
   change of the batch fails" case.
+* ``powerdns`` (session, on top of ``dnslab``): a running :class:`tests.dnslab.powerdns.PowerDns`,
+  PowerDNS Authoritative on ``lab.addr("pdns")`` (127.B.C.12) at ``lab.port``, its HTTP API at
+  ``powerdns.api_url`` with the key ``powerdns.api_key``; zones ``powerdns.zones`` (pdns1.test ...
+  pdns4.test) resolvable through the lab resolver. Stopped, and its stubs / A record / address
+  removed, at session end. Missing pdns or a failed start makes the tests using it ERROR.
+* ``fresh_pdns_zone`` (function): an unused pdns zone, reset to SOA + NS through the API (and
+  flushed from the resolver) after the test.
 """
 
 from __future__ import annotations
@@ -34,10 +41,12 @@ from __future__ import annotations
 import pytest
 
 from tests.dnslab import DnsLab, DnsLabUnavailable, LabError
+from tests.dnslab.powerdns import PowerDns
 
-# One lab per process even if this fixture is registered more than once (e.g. imported into a
-# sub-directory conftest AND registered as a plugin: pytest then has two fixture definitions).
+# One lab (and one pdns) per process even if these fixtures are registered more than once (e.g. imported
+# into a sub-directory conftest AND registered as a plugin: pytest then has two fixture definitions).
 _shared: dict[str, object] = {"lab": None, "users": 0}
+_shared_pdns: dict[str, object] = {"pdns": None, "users": 0}
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +109,35 @@ def fresh_tsig_deny_zone(dnslab: DnsLab):
         yield zone
     finally:
         dnslab.release_zone(zone)
+
+
+@pytest.fixture(scope="session")
+def powerdns(dnslab: DnsLab):
+    """The session's PowerDNS Authoritative server, attached to the lab (see tests/dnslab/powerdns.py)."""
+    pdns = _shared_pdns["pdns"]
+    if pdns is None:
+        try:
+            pdns = PowerDns.start(dnslab)
+        except DnsLabUnavailable as exc:
+            pytest.fail(f"PowerDNS unavailable: {exc}", pytrace=False)
+        except LabError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        _shared_pdns["pdns"] = pdns
+    _shared_pdns["users"] += 1
+    try:
+        yield pdns
+    finally:
+        _shared_pdns["users"] -= 1
+        if _shared_pdns["users"] == 0:
+            _shared_pdns["pdns"] = None
+            pdns.close()
+
+
+@pytest.fixture
+def fresh_pdns_zone(powerdns: PowerDns):
+    """An unused PowerDNS zone (e.g. "pdns2.test"), reset to SOA + NS after the test."""
+    zone = powerdns.acquire_zone()
+    try:
+        yield zone
+    finally:
+        powerdns.release_zone(zone)

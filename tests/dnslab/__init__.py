@@ -24,7 +24,9 @@ address (``lab.addr``)    what        zones / behaviour
                                       stackshift.email, z01.test ... z20.test,
                                       mixed.test, slow.test; TSIG-only: tsig1.test ...
                                       tsig8.test, tsigdeny.test
-127.B.C.12  ``pdns``      (reserved)  kept free (port checked) for a server started on demand
+127.B.C.12  ``pdns``      PowerDNS    pdns1.test ... pdns4.test (sqlite3 backend, HTTP API on
+                                      127.0.0.1): only while the ``powerdns`` fixture runs
+                                      (``tests/dnslab/powerdns.py``); otherwise unused
 127.B.C.21  ``nsa``       named       prop.test, prop1.test ... prop8.test  (own copy)
 127.B.C.22  ``nsb``       named       prop.test, prop1.test ... prop8.test  (own copy;
                                       no zone transfer between nsa and nsb)
@@ -60,6 +62,12 @@ a whole update containing it). The key is ``lab.tsig_key_name`` ("stackshift-lab
 lab); ``lab.tsig_keyring`` is the dnspython keyring. The lab's helpers (publish, replace, remove,
 reset_zone, ``lab.update_message(zone)``) sign updates of these zones themselves; AXFR and queries
 need no key. Their SOA MNAME is ``ns1.lab.test.`` like the other ns1 zones.
+
+PowerDNS (``tests/dnslab/powerdns.py``, fixtures ``powerdns`` and ``fresh_pdns_zone``): a
+``pdns_server`` on ``lab.addr("pdns")``:P whose zones are created and changed through its HTTP API
+(``powerdns.api_url``, key ``powerdns.api_key``); ``pdns.lab.test`` is published in ``lab.test``
+and its zones are added to Unbound as stubs at run time (``unbound-control stub_add``), so the
+resolver finds them like the BIND zones. The lab root does not delegate them.
 BIND only listens on addresses that exist on an interface, so the lab adds its four named
 addresses as ``/32`` on ``lo`` (rtnetlink, needs root) and removes them at close.
 
