@@ -72,6 +72,11 @@ class Memory(Backend):
         self.domains[checked.id] = checked
         return checked
 
+    def journal(self, *, create=True):
+        from stackshift_cli.publish.journal import Journal
+
+        return Journal.empty("memory")
+
     def close(self):
         pass
 
