@@ -153,6 +153,10 @@ def apply(plan: Plan, target: Target, journal: Journal, domain: Domain, ui: Ui, 
     done = 0
     for change, entry_id in zip(writes, ids):
         assert change.edit is not None
+        ui.debug_log(f"{target.publisher.where}: at {change.edit.name}, remove "
+                     f"[{'; '.join(r.type + ' ' + r.shown() for r in change.edit.remove)}], add "
+                     f"[{'; '.join(r.type + ' ' + r.shown() for r in change.edit.add)}], expecting "
+                     f"{len(change.edit.expect)} record(s) of {'/'.join(change.edit.expect_types)} there")
         try:
             target.publisher.apply(change.edit)
         except KeyboardInterrupt:  # the entry stays planned: unpublish and the next plan look at the zone itself

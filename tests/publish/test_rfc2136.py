@@ -289,3 +289,36 @@ def journal_states_when_there(isolated_env: Path) -> list[str]:
         return journal_states(isolated_env)
     except sqlite3.Error:
         return []
+
+
+def test_spf_merge_over_the_lookup_limit_is_a_conflict_and_nothing_is_written(cli, dnslab, zone):
+    includes = []
+    for i in range(5):  # each include costs 2 lookups (itself and its a: term): 10, and ours would make 11
+        dnslab.publish(f"s{i}.{zone}", "TXT", f"v=spf1 a:h{i}.{zone} ~all")
+        dnslab.publish(f"h{i}.{zone}", "A", "198.51.100.1")
+        includes.append(f"include:s{i}.{zone}")
+    dnslab.publish(zone, "TXT", "v=spf1 " + " ".join(includes) + " ~all")
+    created(cli, zone)
+    serial = dnslab.soa_serial(zone)
+    result, plan = publish_json(cli, zone, "--provider", "rfc2136", "--yes", "--replace")
+    assert result.exit_code == 7, result.stderr
+    spf = next(c for c in plan["conflicts"] if c["purpose"] == "spf")
+    assert "11 DNS lookups" in spf["reason"] and f"include:s0.{zone} (2 lookups)" in spf["reason"]
+    assert dnslab.soa_serial(zone) == serial
+
+
+def test_a_dkim_selector_taken_by_another_key_is_a_conflict_replace_overrides_unpublish_restores(cli, dnslab, zone):
+    domain = f"mail.{zone}"
+    created(cli, domain)
+    other = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDotherkeyotherkey"
+    dnslab.publish(f"stackshift._domainkey.{domain}", "TXT", other)
+    result, plan = publish_json(cli, domain, "--provider", "rfc2136", "--yes")
+    assert result.exit_code == 7 and "another system signs" in plan["conflicts"][0]["reason"]
+    replaced = cli("--debug", "domains", "publish", domain, "--provider", "rfc2136", "--yes", "--replace")
+    assert replaced.exit_code == 0, replaced.stderr
+    assert "debug: rfc2136" in replaced.stderr and dnslab.tsig_secret not in replaced.stderr
+    assert cli("domains", "verify", domain).exit_code == 0
+    assert cli("domains", "unpublish", domain, "--yes").exit_code == 0
+    restored = ["".join(s.decode() for s in rd.strings) for rd in dnslab.rdatas(f"stackshift._domainkey.{domain}",
+                                                                                  "TXT")]
+    assert restored == [other]
