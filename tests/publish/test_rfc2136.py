@@ -322,3 +322,22 @@ def test_a_dkim_selector_taken_by_another_key_is_a_conflict_replace_overrides_un
     restored = ["".join(s.decode() for s in rd.strings) for rd in dnslab.rdatas(f"stackshift._domainkey.{domain}",
                                                                                   "TXT")]
     assert restored == [other]
+
+
+def test_on_the_api_backend_the_journal_is_a_private_file_and_unpublish_undoes(dnslab, zone, api_server, isolated_env,
+                                                                                config_dir):
+    from tests.helpers import Cli
+
+    cli = Cli({**lab_env(dnslab), **api_server.env()})
+    assert cli("config", "set", "dns.timeout", "1s").exit_code == 0
+    domain = f"mail.{zone}"
+    assert cli("domains", "create", domain).exit_code == 0
+    result, plan = publish_json(cli, domain, "--provider", "rfc2136", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert api_server.key not in result.stdout + result.stderr
+    journal = isolated_env / "data" / "publish-journal.db"
+    assert journal.stat().st_mode & 0o777 == 0o600
+    assert dnslab.rdatas(domain, "TXT")
+    undo = cli("domains", "unpublish", domain, "--yes")
+    assert undo.exit_code == 0, undo.stderr
+    assert dnslab.rdatas(domain, "TXT") == [] and dnslab.rdatas(f"bounces.{domain}", "CNAME") == []
