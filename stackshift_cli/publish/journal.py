@@ -12,6 +12,7 @@ directory, keyed by the API's URL. Its rows are read as hostile as any other out
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -82,8 +83,8 @@ class Journal:
 
         try:
             ensure_private_dir(path.parent)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from its first byte
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            path.chmod(0o600)
             conn.executescript(DDL)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the publish journal {path} ({exc}).") from None
