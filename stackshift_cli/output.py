@@ -200,7 +200,7 @@ class Ui:
         TSV (action, name, type, value, old value, reason)."""
         if not self.stdout_tty:
             for c in changes:
-                self.line(tsv(c["action"], c["name"], c["type"], c["value"] or "", c["oldValue"] or "",
+                self.line(tsv(c["action"], c["name"], c["type"], _change_value(c), c["oldValue"] or "",
                               c["reason"] or ""))
             return
         from rich.table import Table
@@ -213,11 +213,11 @@ class Ui:
         table.add_column("Value", overflow="fold", max_width=max(30, console.width // 2))
         table.add_column("Why", overflow="fold")
         for c in changes:
-            value = c["value"] or ""
+            value = _shortened(_change_value(c))  # whole in TSV and JSON; a DKIM key fills a screen
             if c["oldValue"] and c["action"] in ("update", "restore"):
-                value = f"{c['oldValue']}\n→ {value}"
+                value = f"{_shortened(c['oldValue'])}\n→ {value}"
             elif c["oldValue"] and c["action"] in ("conflict", "left"):
-                value = f"{c['oldValue']}"
+                value = _shortened(c["oldValue"])
             style = _STATUS_STYLE.get(_ACTION_STATUS.get(c["action"], ""))
             action = f"[{style}]{_escape(c['action'])}[/{style}]" if style and self.color else _escape(c["action"])
             table.add_row(action, _escape(c.get("host") or c["name"]), _escape(c["type"]), _escape(value),
@@ -374,6 +374,16 @@ def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str
 # The colour of each plan action: the status whose colour it takes.
 _ACTION_STATUS = {"keep": "verified", "create": "pending", "update": "pending", "conflict": "failed",
                   "delete": "pending", "restore": "pending", "left": "failed"}
+
+
+def _change_value(change: Mapping[str, Any]) -> str:
+    """A plan line's value, an MX's with its priority."""
+    value = change["value"] or ""
+    return f"{change['priority']} {value}" if change.get("priority") is not None and value else value
+
+
+def _shortened(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit - 40] + "…"
 
 
 def display_value(record: DnsRecord) -> str:

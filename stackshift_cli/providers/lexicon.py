@@ -407,6 +407,12 @@ class LexiconPublisher(Publisher):
         config.with_env().with_dict({info.name: options})
         secrets = [value for c in info.credentials if c.secret
                    and (value := config.resolve(f"lexicon:{info.name}:{c.option}"))]
+        wanted = [c for c in info.credentials if c.secret]
+        if wanted and not secrets:  # no API of a provider with credentials works without one: say so before a call
+            raise UsageError(f"No credentials for {info.name}: none of its secret settings is set.",
+                             hint="Set " + " or ".join(f"{c.env} (or `stackshift config set {c.key} -`)"
+                                                       for c in wanted[:3]) + "; `stackshift providers list` "
+                                  "shows every setting.")
         return cls(info, zone, getattr(module, "Provider"), config, lexicon, timeout=timeout, secrets=secrets)
 
     # ------------------------------------------------ calls, with a deadline

@@ -67,6 +67,11 @@ class Change:
     old: tuple[ZoneRecord, ...] = ()  # what stands there now and is replaced (update) or in the way (conflict)
     reason: str | None = None
     edit: Edit | None = None  # create and update only
+    priority: int | None = None  # MX only
+
+    def shown_value(self) -> str | None:
+        """The value as a plan shows it: an MX with its priority ('10 inbound.stackshift.email')."""
+        return f"{self.priority} {self.value}" if self.type == "MX" and self.value is not None else self.value
 
     def old_value(self) -> str | None:
         if not self.old:
@@ -74,9 +79,12 @@ class Change:
         return "; ".join(r.shown() if r.type == self.type else f"{r.type} {r.shown()}" for r in self.old)
 
     def to_json(self, zone: str | None = None) -> dict[str, Any]:
-        return {"action": self.action, "type": self.type, "name": self.name,
+        data = {"action": self.action, "type": self.type, "name": self.name,
                 "host": relative(self.name, zone) if zone else None, "value": self.value,
                 "oldValue": self.old_value(), "reason": self.reason, "purpose": self.purpose}
+        if self.type == "MX":
+            data["priority"] = self.priority
+        return data
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def wanted(record: DnsRecord, here: Here) -> ZoneRecord:
 
 
 def keep(record: DnsRecord, here: Here, reason: str | None = None) -> Change:
-    return Change(KEEP, record.type, here.name, record.value, record.purpose, reason=reason)
+    return Change(KEEP, record.type, here.name, record.value, record.purpose, reason=reason, priority=record.priority)
 
 
 def create(record: DnsRecord, here: Here, reason: str | None = None) -> Change:
@@ -130,7 +138,8 @@ def create(record: DnsRecord, here: Here, reason: str | None = None) -> Change:
     types = _guarded(record.type)
     add = wanted(record, here)
     edit = Edit(here.name, add=(add,), expect=tuple(r for r in here.records if r.type in types), expect_types=types)
-    return Change(CREATE, record.type, here.name, add.value, record.purpose, reason=reason, edit=edit)
+    return Change(CREATE, record.type, here.name, add.value, record.purpose, reason=reason, edit=edit,
+                  priority=add.priority)
 
 
 def update(record: DnsRecord, here: Here, remove: Sequence[ZoneRecord], reason: str | None = None, *,
@@ -143,7 +152,7 @@ def update(record: DnsRecord, here: Here, remove: Sequence[ZoneRecord], reason: 
     edit = Edit(here.name, remove=tuple(remove), add=(new,),
                 expect=tuple(r for r in here.records if r.type in types), expect_types=types)
     return Change(UPDATE, record.type, here.name, new.value, record.purpose, old=tuple(remove), reason=reason,
-                  edit=edit)
+                  edit=edit, priority=new.priority)
 
 
 def conflict(record: DnsRecord, here: Here, reason: str, *, old: Sequence[ZoneRecord] = (),
@@ -153,7 +162,7 @@ def conflict(record: DnsRecord, here: Here, reason: str, *, old: Sequence[ZoneRe
         return replace(instead, reason=f"{reason} (replaced: --replace)")
     suffix = " Run again with --replace to replace it." if instead is not None else ""
     return Change(CONFLICT, record.type, here.name, record.value, record.purpose, old=tuple(old),
-                  reason=reason + suffix)
+                  reason=reason + suffix, priority=record.priority)
 
 
 def _guarded(rtype: str) -> tuple[str, ...]:

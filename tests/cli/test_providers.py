@@ -72,3 +72,17 @@ def test_an_unknown_provider_names_the_closest(isolated_env):
     with pytest.raises(UsageError) as refused:
         choose_provider(Settings("default"), "cloudflair", zone(), None)
     assert "cloudflare" in refused.value.hint
+
+
+def test_a_provider_without_any_credential_is_refused_before_any_call(isolated_env, monkeypatch):
+    from stackshift_cli.config import Settings
+    from stackshift_cli.providers import provider_info
+    from stackshift_cli.providers.lexicon import LexiconPublisher
+
+    for name in list(__import__("os").environ):
+        if name.startswith("LEXICON_"):
+            monkeypatch.delenv(name)
+    with pytest.raises(UsageError) as refused:
+        LexiconPublisher.open(provider_info("cloudflare"), Settings("default"), "example.com")
+    assert "No credentials for cloudflare" in refused.value.message
+    assert "LEXICON_CLOUDFLARE_AUTH_TOKEN" in refused.value.hint
