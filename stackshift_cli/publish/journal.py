@@ -199,7 +199,8 @@ def _entry(row: tuple, domain_name: str) -> Entry | None:
     removed_records, added_records = _load(removed), _load(added)
     if (removed_records is None or added_records is None or state not in _STATES or name_of_domain != domain_name
             or not all(isinstance(v, str) for v in (run, domain_id, provider, zone, name, created_at))
-            or not is_dns_name(zone) or not is_dns_name(name) or not (name == zone or name.endswith("." + zone))):
+            or not is_dns_name(zone) or not is_dns_name(name) or not (name == zone or name.endswith("." + zone))
+            or any(r.name != name for r in (*removed_records, *added_records))):
         return None
     return Entry(int(entry_id), run, domain_id, domain_name, provider, zone, name,
                  purpose if isinstance(purpose, str) else None, removed_records, added_records, state, created_at)
