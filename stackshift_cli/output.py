@@ -213,14 +213,14 @@ class Ui:
         table.add_column("Value", overflow="fold", max_width=max(30, console.width // 2))
         table.add_column("Why", overflow="fold")
         for c in changes:
-            value = _shortened(_change_value(c))  # whole in TSV and JSON; a DKIM key fills a screen
+            value = _escape(_shortened(_change_value(c)))  # whole in TSV and JSON; a DKIM key fills a screen
             if c["oldValue"] and c["action"] in ("update", "restore"):
-                value = f"{_shortened(c['oldValue'])}\n→ {value}"
+                value = f"{_escape(_shortened(c['oldValue']))}\n→ {value}"
             elif c["oldValue"] and c["action"] in ("conflict", "left"):
-                value = _shortened(c["oldValue"])
+                value = _escape(_shortened(c["oldValue"]))
             style = _STATUS_STYLE.get(_ACTION_STATUS.get(c["action"], ""))
             action = f"[{style}]{_escape(c['action'])}[/{style}]" if style and self.color else _escape(c["action"])
-            table.add_row(action, _escape(c.get("host") or c["name"]), _escape(c["type"]), _escape(value),
+            table.add_row(action, _escape(c.get("host") or c["name"]), _escape(c["type"]), value,
                           _escape(c["reason"] or ""))
         console.print(table)
 

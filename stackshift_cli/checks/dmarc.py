@@ -410,6 +410,7 @@ def plan(record: DnsRecord, here: Here) -> Change | None:
         return p.create(record, here)
     verdict = evaluate(here.answer("TXT"), domain=here.domain, expected=record.value).verdict
     if verdict.status == VERIFIED:
-        return p.keep(record, here, "a valid DMARC record is already published")
+        return p.keep(record, here, "a valid DMARC record is already published",
+                      found=next(r for r in meant if is_dmarc(r.value)))
     why = (verdict.explanation or f"The DMARC record at {here.name} is not valid.").split(" Publish")[0]
     return p.conflict(record, here, why, old=meant, instead=p.update(record, here, meant))

@@ -717,7 +717,7 @@ def plan(record: DnsRecord, here: Here) -> Change | None:
     if parsed.valid:
         state = walk(here.name, text, include, here.fetched)
         if state.result is not None and state.result.value == PASS:
-            return p.keep(record, here, "it already authorises StackShift's mail")
+            return p.keep(record, here, "it already authorises StackShift's mail", found=found[0])
     limit = _over_limit(texts, include, here)
     if limit:
         return p.conflict(record, here, limit, old=found)

@@ -79,9 +79,10 @@ class Change:
         return "; ".join(r.shown() if r.type == self.type else f"{r.type} {r.shown()}" for r in self.old)
 
     def to_json(self, zone: str | None = None) -> dict[str, Any]:
-        data = {"action": self.action, "type": self.type, "name": self.name,
-                "host": relative(self.name, zone) if zone else None, "value": self.value,
-                "oldValue": self.old_value(), "reason": self.reason, "purpose": self.purpose}
+        data: dict[str, Any] = {
+            "action": self.action, "type": self.type, "name": self.name,
+            "host": relative(self.name, zone) if zone else None, "value": self.value, "oldValue": self.old_value(),
+            "reason": self.reason, "purpose": self.purpose}
         if self.type == "MX":
             data["priority"] = self.priority
         return data
@@ -128,7 +129,11 @@ def wanted(record: DnsRecord, here: Here) -> ZoneRecord:
 # ---------------------------------------------------------------- the lines a rule returns
 
 
-def keep(record: DnsRecord, here: Here, reason: str | None = None) -> Change:
+def keep(record: DnsRecord, here: Here, reason: str | None = None, *, found: ZoneRecord | None = None) -> Change:
+    """Nothing to write; `found`, the record already there that does the job, is what the plan shows."""
+    if found is not None:
+        return Change(KEEP, record.type, here.name, found.value, record.purpose, reason=reason,
+                      priority=found.priority)
     return Change(KEEP, record.type, here.name, record.value, record.purpose, reason=reason, priority=record.priority)
 
 
