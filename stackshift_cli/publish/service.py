@@ -233,6 +233,10 @@ def plan_undo(entries: Sequence[Entry], view: Mapping[str, Sequence[ZoneRecord]]
         if not ours_there:
             if entry.state == journal_states.PLANNED:
                 undos.append(Undo(entry, GONE, "it never reached the provider"))
+            elif not any(r.key() in keys for r in entry.added) and (
+                    all(r.key() in keys for r in entry.removed) if entry.removed
+                    else not any(_same_kind(r, a) for r in here for a in entry.added)):
+                undos.append(Undo(entry, GONE, "already as it was before publish"))  # e.g. an undo cut short
             else:
                 undos.append(Undo(entry, LEFT, "changed since stackshift wrote it: left alone"))
             continue
@@ -246,6 +250,14 @@ def plan_undo(entries: Sequence[Entry], view: Mapping[str, Sequence[ZoneRecord]]
         after = [r for r in here if r.key() not in {a.key() for a in entry.added}] + list(entry.removed)
         current[entry.name] = after  # an older entry at the same name is judged against the zone after this one
     return undos
+
+
+def _same_kind(a: ZoneRecord, b: ZoneRecord) -> bool:
+    """Whether two records stand for the same thing: the same type and, for TXT, the same first tag (v=spf1)."""
+    def tag(r: ZoneRecord) -> str:
+        return r.value.strip().split(";")[0].split(" ")[0].lower() if r.type == "TXT" else ""
+
+    return a.type == b.type and tag(a) == tag(b)
 
 
 def open_for_entries(settings: Settings, entries: Sequence[Entry], nameservers: Sequence[str]
