@@ -116,7 +116,7 @@ complete -c stackshift -n "__stackshift_at 'domains verify:0'" -a '(__stackshift
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l provider -x -d 'DNS provider to publish through (rfc2136, cloudflare, ...; default: publish.provider). `stackshift providers list` shows them.'
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l dry-run -d 'Print the plan and change nothing (exit 7 on conflicts).'
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l yes -s y -d 'Do not ask for confirmation.'
-complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l replace -d 'Replace what is in the way where the plan says so (another DKIM key, records at the return-path name).'
+complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l replace -d 'Replace what is in the way where the plan says so (another DKIM key, records at the return-path name, a broken SPF or DMARC record).'
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l wait -d 'Then re-check until verified or --timeout passes.'
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l timeout -x -d 'How long --wait waits, e.g. 15m, 1h.'
 complete -c stackshift -n "__stackshift_at 'domains publish:*'" -l interval -x -d 'First delay between checks with --wait (backs off to 60s).'

@@ -217,7 +217,7 @@ def publish(
     yes: YesOption = False,
     replace: Annotated[bool, typer.Option(
         "--replace", help="Replace what is in the way where the plan says so (another DKIM key, records at the "
-                          "return-path name).")] = False,
+                          "return-path name, a broken SPF or DMARC record).")] = False,
     wait: WaitOption = False,
     timeout: TimeoutOption = "15m",
     interval: IntervalOption = "10s",

@@ -185,9 +185,13 @@ def _applied_before(done: int, total: int) -> str:
 def check_plan(plan: Plan) -> None:
     if plan.conflicts:
         count = len(plan.conflicts)
+        replaceable = any("--replace" in (c.reason or "") for c in plan.conflicts)
+        hint = "Resolve them at your DNS provider, then publish again."
+        if replaceable:
+            hint = (f"Resolve them at your DNS provider, or run `stackshift domains publish {plan.domain} --replace` "
+                    "for those the plan says --replace replaces.")
         raise PublishConflict(f"The plan has {count} conflict{'s' if count > 1 else ''}; nothing was written.",
-                              hint="Resolve them at your DNS provider, or run again with --replace where the plan "
-                                   "says so.")
+                              hint=hint)
 
 
 # ---------------------------------------------------------------- unpublishing
