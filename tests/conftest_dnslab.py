@@ -7,8 +7,8 @@ Use them from a conftest with::
 (or ``pytest_plugins = ["tests.conftest_dnslab"]`` in the top-level ``tests/conftest.py``; not both
 styles at once, or pytest warns that the module was imported before it could be assert-rewritten).
 Importing them into several conftests is fine: pytest then holds several fixture definitions,
-but they share one lab per process (see ``_shared``). ``tests/dnslab/conftest.py`` imports them
-for the lab's own tests.
+but they share one lab per process (see ``_shared`` and ``_shared_server``).
+``tests/dnslab/conftest.py`` imports them for the lab's own tests.
 
 Fixtures:
 
@@ -34,9 +34,16 @@ Fixtures:
   removed, at session end. Missing pdns or a failed start makes the tests using it ERROR.
 * ``fresh_pdns_zone`` (function): an unused pdns zone, reset to SOA + NS through the API (and
   flushed from the resolver) after the test.
+
+Every ``fresh_*`` fixture borrows its zone through ``_borrowed``; ``dnslab`` and ``powerdns`` both
+come from ``_shared_server``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -45,99 +52,101 @@ from tests.dnslab.powerdns import PowerDns
 
 # One lab (and one pdns) per process even if these fixtures are registered more than once (e.g. imported
 # into a sub-directory conftest AND registered as a plugin: pytest then has two fixture definitions).
-_shared: dict[str, object] = {"lab": None, "users": 0}
-_shared_pdns: dict[str, object] = {"pdns": None, "users": 0}
+_shared: dict[str, Any] = {"server": None, "users": 0}
+_shared_pdns: dict[str, Any] = {"server": None, "users": 0}
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_Server = TypeVar("_Server", bound=_Closable)
+
+
+def _shared_server(shared: dict[str, Any], start: Callable[[], _Server], unavailable: str) -> Iterator[_Server]:
+    """The body of a session fixture for a server shared by the whole process: the one in ``shared``, or a new one
+    from ``start()`` (kept in ``shared``); it is closed once its last user (fixture definition) is done.
+
+    A failed start makes the tests using it ERROR: ``"<unavailable>: <reason>"`` when the software is missing
+    (:class:`DnsLabUnavailable`), the lab's own message for any other :class:`LabError`.
+    """
+    server = shared["server"]
+    if server is None:
+        try:
+            server = start()
+        except DnsLabUnavailable as exc:
+            pytest.fail(f"{unavailable}: {exc}", pytrace=False)
+        except LabError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        shared["server"] = server
+    shared["users"] += 1
+    try:
+        yield server
+    finally:
+        shared["users"] -= 1
+        if shared["users"] == 0:
+            shared["server"] = None
+            server.close()
+
+
+@contextmanager
+def _borrowed(pool: DnsLab | PowerDns, kind: str | None = None) -> Iterator[str]:
+    """A zone taken from ``pool``: the lab's pool of ``kind`` ("single", "prop", "tsig", "tsigdeny"), or, with no
+    ``kind``, PowerDNS's one pool. Released (reset, flushed, returned to the pool) when the block ends, however."""
+    if isinstance(pool, PowerDns):
+        assert kind is None, f"PowerDNS has one pool of zones, no kind {kind!r}"
+        zone = pool.acquire_zone()
+    else:
+        zone = pool.acquire_zone() if kind is None else pool.acquire_zone(kind)
+    try:
+        yield zone
+    finally:
+        pool.release_zone(zone)
 
 
 @pytest.fixture(scope="session")
 def dnslab(tmp_path_factory: pytest.TempPathFactory):
     """The session's DNS lab (see tests/dnslab/__init__.py for the topology)."""
-    lab = _shared["lab"]
-    if lab is None:
-        try:
-            lab = DnsLab.start(tmp_path_factory.mktemp("dnslab"))
-        except DnsLabUnavailable as exc:
-            pytest.fail(f"DNS lab unavailable: {exc}", pytrace=False)
-        except LabError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        _shared["lab"] = lab
-    _shared["users"] += 1
-    try:
-        yield lab
-    finally:
-        _shared["users"] -= 1
-        if _shared["users"] == 0:
-            _shared["lab"] = None
-            lab.close()
+    yield from _shared_server(_shared, lambda: DnsLab.start(tmp_path_factory.mktemp("dnslab")),
+                              "DNS lab unavailable")
 
 
 @pytest.fixture
 def fresh_zone(dnslab: DnsLab):
     """An unused single-server lab zone (e.g. "z07.test"), reset after the test."""
-    zone = dnslab.acquire_zone("single")
-    try:
+    with _borrowed(dnslab, "single") as zone:
         yield zone
-    finally:
-        dnslab.release_zone(zone)
 
 
 @pytest.fixture
 def fresh_prop_zone(dnslab: DnsLab):
     """An unused two-server lab zone (e.g. "prop3.test" on nsa + nsb), reset and re-aligned after the test."""
-    zone = dnslab.acquire_zone("prop")
-    try:
+    with _borrowed(dnslab, "prop") as zone:
         yield zone
-    finally:
-        dnslab.release_zone(zone)
 
 
 @pytest.fixture
 def fresh_tsig_zone(dnslab: DnsLab):
     """An unused TSIG-only lab zone (e.g. "tsig4.test" on ns1), reset after the test."""
-    zone = dnslab.acquire_zone("tsig")
-    try:
+    with _borrowed(dnslab, "tsig") as zone:
         yield zone
-    finally:
-        dnslab.release_zone(zone)
 
 
 @pytest.fixture
 def fresh_tsig_deny_zone(dnslab: DnsLab):
     """tsigdeny.test: TSIG-only, and the key may not touch _dmarc.tsigdeny.test; reset after the test."""
-    zone = dnslab.acquire_zone("tsigdeny")
-    try:
+    with _borrowed(dnslab, "tsigdeny") as zone:
         yield zone
-    finally:
-        dnslab.release_zone(zone)
 
 
 @pytest.fixture(scope="session")
 def powerdns(dnslab: DnsLab):
     """The session's PowerDNS Authoritative server, attached to the lab (see tests/dnslab/powerdns.py)."""
-    pdns = _shared_pdns["pdns"]
-    if pdns is None:
-        try:
-            pdns = PowerDns.start(dnslab)
-        except DnsLabUnavailable as exc:
-            pytest.fail(f"PowerDNS unavailable: {exc}", pytrace=False)
-        except LabError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        _shared_pdns["pdns"] = pdns
-    _shared_pdns["users"] += 1
-    try:
-        yield pdns
-    finally:
-        _shared_pdns["users"] -= 1
-        if _shared_pdns["users"] == 0:
-            _shared_pdns["pdns"] = None
-            pdns.close()
+    yield from _shared_server(_shared_pdns, lambda: PowerDns.start(dnslab), "PowerDNS unavailable")
 
 
 @pytest.fixture
 def fresh_pdns_zone(powerdns: PowerDns):
     """An unused PowerDNS zone (e.g. "pdns2.test"), reset to SOA + NS after the test."""
-    zone = powerdns.acquire_zone()
-    try:
+    with _borrowed(powerdns) as zone:
         yield zone
-    finally:
-        powerdns.release_zone(zone)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import select
 import stat
-import subprocess
-import termios
-import time
 import tomllib
 
 import pytest
 
 from tests.api.server import Fault
-from tests.helpers import Cli, stackshift_command
+from tests.helpers import Cli, type_at_hidden_prompt
 
 
 @pytest.fixture
@@ -151,52 +144,9 @@ def test_logout_warns_when_the_environment_still_has_a_key(plain_cli, api_server
     assert "STACKSHIFT_API_KEY is set" in result.stderr
 
 
-def run_with_controlling_tty(args: list[str], env: dict[str, str], typed: bytes, timeout: float = 30) -> tuple[int, str]:
-    """Runs the real `stackshift` with a pty as its controlling terminal (so getpass can hide input)."""
-    master, slave = pty.openpty()
-
-    def make_controlling_tty() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([*stackshift_command(), *args], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, **env, "TERM": "xterm"}, preexec_fn=make_controlling_tty,
-                            close_fds=True)
-    os.close(slave)
-    shown = b""
-    typed_yet = False
-    while True:
-        ready, _, _ = select.select([master], [], [], timeout)
-        if not ready:
-            proc.kill()
-            raise TimeoutError(shown.decode(errors="replace"))
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        shown += data
-        if not typed_yet and b"API key" in shown:
-            wait_for_echo_off(master, timeout)
-            os.write(master, typed)
-            typed_yet = True
-    os.close(master)
-    return proc.wait(timeout=timeout), shown.decode(errors="replace")
-
-
-def wait_for_echo_off(master: int, timeout: float) -> None:
-    """Type only once getpass has turned echo off; it discards anything typed before."""
-    deadline = time.monotonic() + timeout
-    while termios.tcgetattr(master)[3] & termios.ECHO:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the prompt never turned echo off")
-        time.sleep(0.01)
-
-
 def test_login_on_a_terminal_prompts_with_hidden_input(api_server, config_dir):
-    code, shown = run_with_controlling_tty(["auth", "login"], {"STACKSHIFT_API_URL": api_server.url},
-                                           api_server.key.encode() + b"\n")
+    code, shown = type_at_hidden_prompt(["auth", "login"], b"API key", api_server.key.encode() + b"\n",
+                                        env={"STACKSHIFT_API_URL": api_server.url})
     assert code == 0, shown
     assert "API key" in shown and "Logged in" in shown
     assert api_server.key not in shown, "the typed key is not echoed"

@@ -3,14 +3,9 @@ with `config set KEY -` (a hidden prompt, or standard input), shown as their las
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
 import stat
 import subprocess
-import termios
-import time
 import tomllib
 
 import pytest
@@ -18,7 +13,7 @@ import pytest
 from stackshift_cli.config import KEYS, Settings, known_key
 from stackshift_cli.configfile import ConfigFile
 from stackshift_cli.errors import UsageError
-from tests.helpers import Cli, run_process, stackshift_command
+from tests.helpers import Cli, run_process, stackshift_command, type_at_hidden_prompt
 
 SECRET = "c2VjcmV0IGtleSBieXRlcyBmb3IgVFNJRw=="  # base64 of "secret key bytes for TSIG"
 TOKEN = "pdns-token-Zq81xw"
@@ -264,45 +259,9 @@ def test_stdin_that_is_not_text_is_one_error_line(config_dir):
     assert not (config_dir / "config.toml").exists()
 
 
-def run_on_controlling_tty(args: list[str], typed: bytes, prompt: bytes, timeout: float = 30) -> tuple[int, str]:
-    """The real `stackshift` with a pty as its controlling terminal (getpass hides input on it); `typed` is sent
-    once `prompt` has shown and echo is off."""
-    master, slave = pty.openpty()
-
-    def make_controlling_tty() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([*stackshift_command(), *args], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, "TERM": "xterm"}, preexec_fn=make_controlling_tty, close_fds=True)
-    os.close(slave)
-    shown, typed_yet = b"", False
-    deadline = time.monotonic() + timeout
-    while True:
-        ready, _, _ = select.select([master], [], [], timeout)
-        if not ready:
-            proc.kill()
-            raise TimeoutError(shown.decode(errors="replace"))
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        shown += data
-        if not typed_yet and prompt in shown:
-            while termios.tcgetattr(master)[3] & termios.ECHO:  # getpass discards what is typed before
-                assert time.monotonic() < deadline, "the prompt never turned echo off"
-                time.sleep(0.01)
-            os.write(master, typed)
-            typed_yet = True
-    os.close(master)
-    return proc.wait(timeout=timeout), shown.decode(errors="replace")
-
-
 def test_on_a_terminal_the_value_is_asked_for_with_hidden_input(config_dir):
-    code, shown = run_on_controlling_tty(["config", "set", "publish.rfc2136.key_secret", "-"], SECRET.encode() + b"\n",
-                                         b"Value for publish.rfc2136.key_secret:")
+    code, shown = type_at_hidden_prompt(["config", "set", "publish.rfc2136.key_secret", "-"],
+                                        b"Value for publish.rfc2136.key_secret:", SECRET.encode() + b"\n")
     assert code == 0, shown
     assert "Value for publish.rfc2136.key_secret: " in shown and SECRET not in shown, "the value is not echoed"
     assert f"****{SECRET[-4:]}" in shown
