@@ -12,6 +12,7 @@ from stackshift_cli.errors import NotFound, PublishConflict, StackshiftError, Us
 
 if TYPE_CHECKING:
     from stackshift_cli.cli.state import State
+    from stackshift_cli.publish.journal import Journal
     from stackshift_cli.domain import Domain
     from stackshift_cli.verify.wait import Schedule
 
@@ -53,7 +54,11 @@ def publish(state: State, domain: Domain, options: PublishOptions) -> None:
 
     ui = state.ui
     nameservers = chosen_nameservers(state.settings, None)
-    previous = state.backend().journal(create=False).last_provider(domain.name)
+    journal = state.backend().journal(create=False)
+    try:
+        previous = journal.last_provider(domain.name)
+    finally:
+        journal.close()
     target = service.open_target(state.settings, domain.name, options.provider, nameservers, previous=previous)
     applied, count = False, 0
     try:
@@ -76,10 +81,12 @@ def publish(state: State, domain: Domain, options: PublishOptions) -> None:
                 confirm_or_yes(state, options.yes, f"Write {len(writes)} change{'s' if len(writes) > 1 else ''} "
                                f"at {target.publisher.where}?", f"stackshift domains publish {domain.name}")
                 progress = service.Progress()
+                journal = state.backend().journal()
                 try:
-                    count = service.apply(plan, target, state.backend().journal(), domain, ui, progress)
+                    count = service.apply(plan, target, journal, domain, ui, progress)
                 finally:
                     count = progress.applied
+                    journal.close()
                 applied = True
                 ui.success(f"Published {count} change{'s' if count > 1 else ''} for {domain.name}. "
                            f"`stackshift domains unpublish {domain.name}` undoes {'them' if count > 1 else 'it'}.")
@@ -108,19 +115,25 @@ def _wait(state: State, domain: Domain, schedule: Schedule) -> None:
 
 
 def unpublish(state: State, ref: str, *, dry_run: bool, yes: bool) -> None:
+    journal = state.backend().journal(create=False)
+    try:
+        _unpublish(state, journal, ref, dry_run=dry_run, yes=yes)
+    finally:
+        journal.close()
+
+
+def _unpublish(state: State, journal: Journal, ref: str, *, dry_run: bool, yes: bool) -> None:
     from stackshift_cli.names import normalize_domain
     from stackshift_cli.publish import service
     from stackshift_cli.services import chosen_nameservers
 
     ui = state.ui
-    backend = state.backend()
     try:
-        name = backend.get(ref).name
+        name = state.backend().get(ref).name
     except NotFound:  # deleted since it was published: the journal still knows it by name
         name = normalize_domain(ref)
-        if not backend.journal(create=False).entries(name):
+        if not journal.entries(name):
             raise
-    journal = backend.journal(create=False)
     entries = journal.entries(name)
     if not entries:
         if ui.json:
@@ -152,7 +165,7 @@ def unpublish(state: State, ref: str, *, dry_run: bool, yes: bool) -> None:
             if writes:
                 confirm_or_yes(state, yes, f"Undo {len(writes)} change{'s' if len(writes) > 1 else ''}?",
                                f"stackshift domains unpublish {name}")
-            service.undo(undos, publishers, backend.journal(), ui)
+            service.undo(undos, publishers, journal, ui)
             applied = True
             for u in undos:
                 if u.action == service.LEFT:
@@ -171,7 +184,11 @@ def unpublish(state: State, ref: str, *, dry_run: bool, yes: bool) -> None:
 def note_published(state: State, domain_name: str) -> None:
     """`domains delete` never touches DNS; when stackshift published the domain's records it says so."""
     try:
-        entries = state.backend().journal(create=False).entries(domain_name)
+        journal = state.backend().journal(create=False)
+        try:
+            entries = journal.entries(domain_name)
+        finally:
+            journal.close()
     except StackshiftError:
         return
     if entries:

@@ -71,10 +71,11 @@ class Entry:
 class Journal:
     """The journal of one backend (`scope`: "local", or the API's URL), over a SQLite connection."""
 
-    def __init__(self, conn: sqlite3.Connection, scope: str, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, scope: str, path: Path, *, owns: bool = False) -> None:
         self.conn = conn
         self.scope = scope
         self.path = path
+        self.owns = owns  # a connection of its own (closed by close()), not the local store's
 
     @classmethod
     def at(cls, path: Path, scope: str) -> Journal:
@@ -88,14 +89,14 @@ class Journal:
             conn.executescript(DDL)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the publish journal {path} ({exc}).") from None
-        return cls(conn, scope, path)
+        return cls(conn, scope, path, owns=True)
 
     @classmethod
     def empty(cls, scope: str) -> Journal:
         """A journal with nothing in it, for reading where none was ever written (nothing is created)."""
         conn = sqlite3.connect(":memory:", isolation_level=None)
         conn.executescript(DDL)
-        return cls(conn, scope, Path(":memory:"))
+        return cls(conn, scope, Path(":memory:"), owns=True)
 
     # ------------------------------------------------------------ writing
 
@@ -140,7 +141,8 @@ class Journal:
         return entries[0].provider if entries else None
 
     def close(self) -> None:
-        self.conn.close()
+        if self.owns:
+            self.conn.close()
 
     # ------------------------------------------------------------ helpers
 
