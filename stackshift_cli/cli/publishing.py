@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from stackshift_cli.errors import NotFound, PublishConflict, StackshiftError, UsageError
+from stackshift_cli.errors import NotFound, StackshiftError, UsageError
 
 if TYPE_CHECKING:
     from stackshift_cli.cli.state import State
@@ -195,7 +195,3 @@ def note_published(state: State, domain_name: str) -> None:
         where = ", ".join(sorted({f"{e.provider} (zone {e.zone})" for e in entries}))
         state.ui.info(f"stackshift published records of {domain_name} at {where}; they stay there. "
                       f"`stackshift domains unpublish {domain_name}` removes exactly those, also after this delete.")
-
-
-__all__ = ["PublishConflict", "PublishOptions", "confirm_or_yes", "note_published", "publish", "unpublish",
-           "wait_schedule"]
