@@ -24,6 +24,7 @@ _stackshift() {
         ':--profile') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
         ':--backend') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)); ((i < COMP_CWORD)) && globals+=("$word" "${COMP_WORDS[i]}") ;;
         'domains create:--dkim-selector') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains create:--key-size') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains create:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains create:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains create:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
@@ -56,6 +57,7 @@ _stackshift() {
         ':--profile') _stackshift_dynamic profiles; return ;;
         ':--backend') COMPREPLY=($(compgen -W 'local api' -- "$cur")); return ;;
         'domains create:--dkim-selector') :; return ;;
+        'domains create:--key-size') COMPREPLY=($(compgen -W '1024 2048 3072 4096' -- "$cur")); return ;;
         'domains create:--provider') :; return ;;
         'domains create:--timeout') :; return ;;
         'domains create:--interval') :; return ;;
@@ -74,7 +76,7 @@ _stackshift() {
         case "$path" in
         '') COMPREPLY=($(compgen -W '--profile --backend --json --no-color --quiet -q --debug --version --help -h' -- "$cur")) ;;
         'domains') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
-        'domains create') COMPREPLY=($(compgen -W '--dkim-selector --inbound --exist-ok --publish --provider --yes -y --wait --timeout --interval --json --help -h' -- "$cur")) ;;
+        'domains create') COMPREPLY=($(compgen -W '--dkim-selector --inbound --exist-ok --key-size --publish --provider --yes -y --wait --timeout --interval --json --help -h' -- "$cur")) ;;
         'domains records') COMPREPLY=($(compgen -W '--format -f --json --help -h' -- "$cur")) ;;
         'domains list') COMPREPLY=($(compgen -W '--status --json --help -h' -- "$cur")) ;;
         'domains show') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;

@@ -14,7 +14,7 @@ function __stackshift_state
             continue
         end
         switch "$path:$word"
-            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains create:--provider' 'domains create:--timeout' 'domains create:--interval' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver' 'domains verify:--concurrency' 'domains verify:--shard' 'domains publish:--provider' 'domains publish:--timeout' 'domains publish:--interval'
+            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains create:--key-size' 'domains create:--provider' 'domains create:--timeout' 'domains create:--interval' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver' 'domains verify:--concurrency' 'domains verify:--shard' 'domains publish:--provider' 'domains publish:--timeout' 'domains publish:--interval'
                 set skip 1
             case ':domains' ':providers' ':config' ':auth' ':completion' 'domains:create' 'domains:records' 'domains:list' 'domains:show' 'domains:delete' 'domains:verify' 'domains:publish' 'domains:unpublish' 'providers:list' 'config:path' 'config:list' 'config:get' 'config:set' 'config:unset' 'auth:login' 'auth:status' 'auth:logout'
                 set path (string trim -- "$path $word")
@@ -80,6 +80,7 @@ complete -c stackshift -n "__stackshift_at 'domains:*'" -l help -s h -d 'Show th
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l dkim-selector -x -d 'DKIM selector (default: the profile\'s, \'stackshift\').'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l inbound -d 'Also add an MX record for inbound mail.'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l exist-ok -d 'If the domain exists, print it and exit 0.'
+complete -c stackshift -n "__stackshift_at 'domains create:*'" -l key-size -x -a '1024 2048 3072 4096' -d 'Bits of the new DKIM RSA key (default 2048; receivers treat 1024 as weak).'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l publish -d 'Then publish the records at your DNS provider (as `domains publish`).'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l provider -x -d 'DNS provider to publish through (rfc2136, cloudflare, ...; default: publish.provider). `stackshift providers list` shows them.'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l yes -s y -d 'Do not ask for confirmation.'

@@ -20,17 +20,24 @@ from stackshift_cli.names import LOCAL_ID, is_local_id
 from stackshift_cli.files import ensure_private_dir, os_error_hint
 
 KEY_BITS = 2048
+# The RSA key sizes `domains create --key-size` offers. RFC 8301 3.2: verifiers must accept keys of 1024 to 4096
+# bits, and signers should use at least 2048 (1024 is the floor: Gmail and others treat such keys as weak).
+KEY_SIZES = (1024, 2048, 3072, 4096)
+WEAK_KEY_BITS = 1024
 _KEY_FILE = re.compile(rf"({LOCAL_ID.pattern})\.pem")
 _TEMP_FILE = re.compile(rf"\.({LOCAL_ID.pattern})\.pem\.tmp")
 ORPHAN_AGE_S = 60.0  # younger files may belong to a create still running in another process
 
 
-def generate_dkim_keypair() -> tuple[bytes, str]:
-    """A new RSA key pair: (private key PEM, base64 DER SubjectPublicKeyInfo for the p= tag)."""
+def generate_dkim_keypair(bits: int = KEY_BITS) -> tuple[bytes, str]:
+    """A new RSA key pair of `bits` (one of KEY_SIZES): (private key PEM, base64 DER SubjectPublicKeyInfo for the
+    p= tag)."""
+    if bits not in KEY_SIZES:
+        raise ValueError(f"not a DKIM key size stackshift makes: {bits!r} (one of {KEY_SIZES})")
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -62,7 +62,14 @@ class ApiBackend(Backend):
 
     # ------------------------------------------------------------ the Backend interface
 
-    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
+    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool,
+               key_size: int | None = None) -> tuple[Domain, bool]:
+        from stackshift_cli.keys import KEY_BITS
+
+        if key_size not in (None, KEY_BITS):  # docs/api.md: the API makes the key; a create names no size
+            raise StackshiftError("The StackShift API does not let clients choose the DKIM key size; omit "
+                                  "--key-size.", hint="The API makes the key itself. To choose its size, create the "
+                                                      "domain in the local store (--backend local).")
         body: dict[str, Any] = {"name": name}
         if selector is not None:
             body["dkimSelector"] = selector

@@ -52,10 +52,13 @@ class Backend(ABC):
         """The backend a command uses, for these settings."""
 
     @abstractmethod
-    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
+    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool,
+               key_size: int | None = None) -> tuple[Domain, bool]:
         """Create `name` (already normalised); return the domain and whether it was created now.
 
-        An existing name raises AlreadyExists unless exist_ok, which returns it with created=False.
+        An existing name raises AlreadyExists unless exist_ok, which returns it with created=False. `key_size`: the
+        bits of the new DKIM key (one of keys.KEY_SIZES; None: keys.KEY_BITS); a backend that cannot choose it
+        refuses any other size before creating anything.
         """
 
     @abstractmethod

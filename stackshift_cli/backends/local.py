@@ -336,11 +336,12 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------ the Backend interface
 
-    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool) -> tuple[Domain, bool]:
+    def create(self, name: str, *, selector: str | None, inbound: bool, exist_ok: bool,
+               key_size: int | None = None) -> tuple[Domain, bool]:
         import secrets
 
         from stackshift_cli.domain import PENDING, format_time, utcnow
-        from stackshift_cli.keys import generate_dkim_keypair, install_key, key_path, write_pending_key
+        from stackshift_cli.keys import KEY_BITS, generate_dkim_keypair, install_key, key_path, write_pending_key
         from stackshift_cli.records import build_records
 
         existing = self._find_by_name(name)
@@ -349,7 +350,7 @@ class LocalBackend(Backend):
         profile = self.settings.sending_profile()
         selector = selector or profile.dkim_selector
         domain_id = "dom_" + secrets.token_hex(8)
-        pem, public_key = generate_dkim_keypair()
+        pem, public_key = generate_dkim_keypair(key_size or KEY_BITS)
         records = build_records(name, selector=selector, public_key_b64=public_key, inbound=inbound, profile=profile)
         self._connection(create=True)
         # The key gets its real name only once its row is committed: a create that fails, is interrupted or is

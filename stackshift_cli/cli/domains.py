@@ -12,6 +12,7 @@ from stackshift_cli.cli.publishing import PublishOptions, note_published, wait_s
 from stackshift_cli.cli.publishing import publish as publish_records
 from stackshift_cli.cli.state import JsonOption, RefArgument, get_state
 from stackshift_cli.errors import UsageError
+from stackshift_cli.keys import KEY_BITS, KEY_SIZES, WEAK_KEY_BITS
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
 from stackshift_cli.statuses import DOMAIN_STATUSES
@@ -20,6 +21,7 @@ from stackshift_cli.verify import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 # Choices built from the lists they name (mypy cannot list the members of an Enum built at run time).
 RecordFormat = Enum("RecordFormat", {f: f for f in RECORD_FORMATS}, type=str)  # type: ignore[misc]
 StatusFilter = Enum("StatusFilter", {s: s for s in DOMAIN_STATUSES}, type=str)  # type: ignore[misc]
+KeySize = Enum("KeySize", {str(bits): str(bits) for bits in KEY_SIZES}, type=str)  # type: ignore[misc]
 
 ProviderOption = Annotated[Optional[str], typer.Option(
     "--provider", metavar="P", help="DNS provider to publish through (rfc2136, cloudflare, ...; default: "
@@ -41,6 +43,9 @@ def create(
         "--dkim-selector", metavar="S", help="DKIM selector (default: the profile's, 'stackshift').")] = None,
     inbound: Annotated[bool, typer.Option("--inbound", help="Also add an MX record for inbound mail.")] = False,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="If the domain exists, print it and exit 0.")] = False,
+    key_size: Annotated[Optional[KeySize], typer.Option(
+        "--key-size", show_default=False,
+        help=f"Bits of the new DKIM RSA key (default {KEY_BITS}; receivers treat 1024 as weak).")] = None,
     publish: Annotated[bool, typer.Option(
         "--publish", help="Then publish the records at your DNS provider (as `domains publish`).")] = False,
     provider: ProviderOption = None,
@@ -72,9 +77,15 @@ def create(
         state.ui.warn(f"{to_unicode(domain_name)} ({domain_name}) mixes {' and '.join(scripts)} letters in one "
                       "label, as look-alikes of other domains do. Check that it is the name you meant.")
     state.announce()
-    domain, created = state.backend().create(domain_name, selector=selector, inbound=inbound, exist_ok=exist_ok)
+    bits = int(key_size.value) if key_size is not None else None
+    domain, created = state.backend().create(domain_name, selector=selector, inbound=inbound, exist_ok=exist_ok,
+                                             key_size=bits)
     ui = state.ui
+    weak = f"{domain.name} has a 1024-bit DKIM key: Gmail and other receivers treat 1024-bit keys as weak (RFC 8301 " \
+           "makes 1024 bits the floor; signers should use at least 2048)." if created and bits == WEAK_KEY_BITS else ""
     if ui.json:
+        if weak:
+            ui.warn(weak)
         ui.emit_json(domain.to_json())
         if publish:
             publish_records(state, domain, PublishOptions(provider=provider, yes=yes, schedule=schedule))
@@ -82,6 +93,8 @@ def create(
     label = domain.name if to_unicode(domain.name) == domain.name else f"{domain.name} ({to_unicode(domain.name)})"
     if created:
         ui.success(f"Created {label} (id {domain.id}), status {domain.status}.")
+        if weak:
+            ui.warn(weak)
     else:
         ui.info(f"{label} already exists (id {domain.id}), status {domain.status}.")
     if publish:
