@@ -128,6 +128,7 @@ class Domain:
     dkim_key_path: str | None = None  # local backend only
     requirements: tuple[Any, ...] = ()  # requirements.Requirement from the last check, when stackshift made it
     check_error: str | None = None  # why the last attempt to check it could not run (not stored)
+    dkim_rotation: Any = None  # rotation.Rotation, the domain's DKIM key rotation (local backend only)
 
     def check_status(self, field_name: str) -> str:
         """The status of one check (spfStatus, ...): stored, else the status of its record."""
@@ -145,6 +146,8 @@ class Domain:
         data["createdAt"] = format_time(self.created_at)
         data["lastCheckedAt"] = format_time(self.last_checked_at)
         data["dkimSelector"] = self.dkim_selector
+        if self.dkim_rotation is not None:
+            data["dkimRotation"] = self.dkim_rotation.to_json()
         if self.check_error:
             data["checkError"] = self.check_error
         return data

@@ -24,8 +24,9 @@ KEY_BITS = 2048
 # bits, and signers should use at least 2048 (1024 is the floor: Gmail and others treat such keys as weak).
 KEY_SIZES = (1024, 2048, 3072, 4096)
 WEAK_KEY_BITS = 1024
-_KEY_FILE = re.compile(rf"({LOCAL_ID.pattern})\.pem")
-_TEMP_FILE = re.compile(rf"\.({LOCAL_ID.pattern})\.pem\.tmp")
+_KEY_FILE = re.compile(rf"({LOCAL_ID.pattern})(?:\.g[0-9]{{1,6}})?\.pem")
+_TEMP_FILE = re.compile(rf"\.({LOCAL_ID.pattern})(?:\.g[0-9]{{1,6}})?\.pem\.tmp")
+MAX_GENERATION = 999_999  # rotations of one domain's key
 ORPHAN_AGE_S = 60.0  # younger files may belong to a create still running in another process
 
 
@@ -50,23 +51,43 @@ def generate_dkim_keypair(bits: int = KEY_BITS) -> tuple[bytes, str]:
     return pem, base64.b64encode(der).decode("ascii")
 
 
-def key_path(directory: Path, domain_id: str) -> Path:
-    """`directory/<domain_id>.pem`; the id must be a domain id (checked, so no path can come through it)."""
+def key_path(directory: Path, domain_id: str, generation: int = 1) -> Path:
+    """`directory/<domain_id>.pem` for a domain's first key, `<domain_id>.g<N>.pem` for the key its N-th rotation
+    made; the id must be a domain id and N a whole number from 2 (checked, so no path can come through them)."""
     if not is_local_id(domain_id):
         raise ValueError(f"not a domain id: {domain_id!r}")
-    return directory / f"{domain_id}.pem"
+    if type(generation) is not int or not 1 <= generation <= MAX_GENERATION:
+        raise ValueError(f"not a key generation: {generation!r}")
+    return directory / (f"{domain_id}.pem" if generation == 1 else f"{domain_id}.g{generation}.pem")
 
 
-def temp_key_path(directory: Path, domain_id: str) -> Path:
-    return key_path(directory, domain_id).with_name(f".{domain_id}.pem.tmp")
+def temp_key_path(directory: Path, domain_id: str, generation: int = 1) -> Path:
+    final = key_path(directory, domain_id, generation)
+    return final.with_name(f".{final.name}.tmp")
 
 
-def write_pending_key(directory: Path, domain_id: str, pem: bytes) -> Path:
+def destroy_key(path: Path) -> None:
+    """Overwrite a private key file with zeros (synced), then remove it; a file already gone is fine. On a copy-on-write
+    or journalling file system the old blocks may survive: this is a best effort against casual recovery."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    try:
+        size = os.fstat(fd).st_size
+        os.write(fd, b"\0" * size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+
+
+def write_pending_key(directory: Path, domain_id: str, pem: bytes, generation: int = 1) -> Path:
     """Write `pem` under the temporary name of `domain_id`'s key (mode 0600, fsynced) and return that path.
 
     Creates the keys directory (0700) if it is missing. On any failure nothing is left behind.
     """
-    path = temp_key_path(directory, domain_id)
+    path = temp_key_path(directory, domain_id, generation)
     try:
         ensure_private_dir(directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -85,10 +106,10 @@ def write_pending_key(directory: Path, domain_id: str, pem: bytes) -> Path:
     return path
 
 
-def install_key(directory: Path, domain_id: str) -> Path:
+def install_key(directory: Path, domain_id: str, generation: int = 1) -> Path:
     """Give the key written by write_pending_key its real name (once its domain is stored)."""
-    final = key_path(directory, domain_id)
-    os.rename(temp_key_path(directory, domain_id), final)
+    final = key_path(directory, domain_id, generation)
+    os.rename(temp_key_path(directory, domain_id, generation), final)
     return final
 
 
@@ -132,7 +153,7 @@ def sweep_orphans(directory: Path, stored: Callable[[list[str]], Iterable[str]],
         try:
             if domain_id not in kept:
                 os.unlink(directory / name)
-            elif name.startswith("."):
+            elif name.startswith(".") and ".g" not in name:  # a rotation's key: its domain's rotate-dkim decides
                 final = key_path(directory, domain_id)
                 if os.path.lexists(final):
                     os.unlink(directory / name)

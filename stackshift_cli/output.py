@@ -368,6 +368,12 @@ def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str
     ]
     if show_key_path:
         fields.append(("dkimPrivateKeyPath", domain.dkim_key_path or "(kept by the StackShift API)"))
+    rotation = domain.dkim_rotation
+    if rotation is not None:
+        shown = rotation.to_json()
+        fields.append(("dkimRotation", f"{rotation.phase}: {rotation.old_selector} → {rotation.new_selector}"))
+        fields += [(f"dkimRotation.{key}", str(value)) for key, value in shown.items()
+                   if key.endswith(("At", "After")) and value is not None]
     return fields
 
 

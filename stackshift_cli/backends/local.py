@@ -34,10 +34,11 @@ if TYPE_CHECKING:
     from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.output import Ui
     from stackshift_cli.publish.journal import Journal
+    from stackshift_cli.rotation import Rotation
     from stackshift_cli.verify import Session
 
 KEYS_DIR = "keys"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 EACH_PAGE = 500  # domains read at a time by `each` (verify --all)
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
 BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
@@ -85,7 +86,34 @@ MIGRATIONS = [
     """,
     # 4: the publish journal (publish/journal.py): what `domains publish` wrote at DNS providers
     JOURNAL_DDL,
+    # 5: DKIM key rotation (rotation.py): which key file signs (1: <id>.pem, N: <id>.gN.pem), and the rotation
+    """
+    ALTER TABLE domains ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE dkim_rotations (
+        domain_id TEXT PRIMARY KEY REFERENCES domains(id) ON DELETE CASCADE,
+        phase TEXT NOT NULL,
+        old_selector TEXT NOT NULL,
+        new_selector TEXT NOT NULL,
+        old_generation INTEGER NOT NULL,
+        new_generation INTEGER NOT NULL,
+        key_size INTEGER NOT NULL,
+        overlap_s REAL NOT NULL,
+        publish INTEGER NOT NULL,
+        early INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL,
+        seen_at TEXT,
+        wait_s REAL,
+        ready_at TEXT,
+        activated_at TEXT,
+        revoked_at TEXT,
+        done_at TEXT
+    );
+    """,
 ]
+_ROTATION_COLUMNS = ("phase, old_selector, new_selector, old_generation, new_generation, key_size, overlap_s, publish, "
+                     "early, started_at, seen_at, wait_s, ready_at, activated_at, revoked_at, done_at")
+
+_CHANGED_OUTSIDE = "The store was changed outside stackshift: fix or delete that row with sqlite3, or restore a backup."
 
 # A listing reads the domains and their records in two passes over one snapshot, both in the order the domains were
 # created (the domains_by_created index, then each domain's records by the records' primary key): a few statements
@@ -454,11 +482,16 @@ class LocalBackend(Backend):
         from stackshift_cli.keys import key_path
 
         domain = self.get(ref)
-        path = key_path(self.keys_dir, domain.id)  # from the id _load checked, never from a stored path
+        # from the id and generations _load checked, never from a stored path
+        rotation = domain.dkim_rotation
+        generations = {1, self.key_generation(domain), *((rotation.old_generation, rotation.new_generation)
+                                                         if rotation is not None else ())}
+        paths = [key_path(self.keys_dir, domain.id, g) for g in sorted(generations)]
         with self._write() as conn:
             conn.execute("DELETE FROM domains WHERE id = ?", (domain.id,))
         try:
-            path.unlink(missing_ok=True)
+            for path in paths:
+                path.unlink(missing_ok=True)
         except OSError as exc:
             raise StoreError(
                 f"{domain.name} was deleted, but its key file {path} could not be removed ({exc.strerror}).",
@@ -519,12 +552,85 @@ class LocalBackend(Backend):
         )
 
     def _load(self, domain_id: str) -> Domain:
-        rows = self._read(f"SELECT {_DOMAIN_COLUMNS} FROM domains d WHERE d.id = ?", (domain_id,))
+        """One domain, with the file of the key that signs and its key rotation."""
+        from dataclasses import replace
+
+        from stackshift_cli.keys import key_path
+
+        rows = self._read(f"SELECT {_DOMAIN_COLUMNS}, d.key_generation FROM domains d WHERE d.id = ?", (domain_id,))
         if not rows:
             raise NotFound(f"No domain with id {domain_id} in {self.where}.",
                            hint="Run `stackshift domains list` to see your domains.")
-        return self._domain(tuple(rows[0]), [tuple(r) for r in self._read(
+        domain = self._domain(tuple(rows[0])[:-1], [tuple(r) for r in self._read(
             f"SELECT {_RECORD_COLUMNS} FROM records r WHERE r.domain_id = ? ORDER BY r.position", (domain_id,))])
+        generation = self._generation(rows[0][-1], domain)
+        return replace(domain, dkim_key_path=str(key_path(self.keys_dir, domain_id, generation)),
+                       dkim_rotation=self.rotation(domain))
+
+    # ------------------------------------------------------------ DKIM key rotation (rotation.py)
+
+    def key_generation(self, domain: Domain) -> int:
+        rows = self._read("SELECT key_generation FROM domains WHERE id = ?", (domain.id,))
+        return self._generation(rows[0][0] if rows else 1, domain)
+
+    def _generation(self, value: object, domain: Domain) -> int:
+        from stackshift_cli.keys import MAX_GENERATION
+
+        if type(value) is int and 1 <= value <= MAX_GENERATION:
+            return value
+        raise StoreError(f"The store {self.path} has a key generation {quoted(repr(value))} for {domain.name}; "
+                         "stackshift will not use it.", hint=_CHANGED_OUTSIDE)
+
+    def rotation(self, domain: Domain) -> Rotation | None:
+        """The domain's key rotation, checked where it enters (a row stackshift would not write is an error)."""
+        rows = self._read(f"SELECT {_ROTATION_COLUMNS} FROM dkim_rotations WHERE domain_id = ?", (domain.id,))
+        return _rotation(rows[0], domain, self.path) if rows else None
+
+    def stage_rotation(self, domain: Domain, rotation: Rotation, records: Sequence[DnsRecord], pem: bytes) -> None:
+        """Stage a rotation in one transaction (its row, the domain's records with the new one), the new key
+        written before under its temporary name and given its real name after (as `create` does)."""
+        from stackshift_cli.keys import install_key, write_pending_key
+
+        pending = write_pending_key(self.keys_dir, domain.id, pem, rotation.new_generation)
+        try:
+            with self._write() as conn:
+                conn.execute("DELETE FROM dkim_rotations WHERE domain_id = ?", (domain.id,))  # a finished one
+                conn.execute(f"INSERT INTO dkim_rotations (domain_id, {_ROTATION_COLUMNS}) VALUES "
+                             f"(?, {', '.join('?' * 16)})", (domain.id, *_rotation_row(rotation)))
+                self._replace_records(conn, domain, records)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        install_key(self.keys_dir, domain.id, rotation.new_generation)
+
+    def save_rotation(self, domain: Domain, rotation: Rotation, records: Sequence[DnsRecord] | None = None, *,
+                      signing: tuple[str, int] | None = None) -> None:
+        """One move of a rotation, in one transaction: its row, and when given the domain's records and the selector
+        and key generation that sign."""
+        with self._write() as conn:
+            found = conn.execute(f"UPDATE dkim_rotations SET ({_ROTATION_COLUMNS}) = ({', '.join('?' * 16)}) "
+                                 "WHERE domain_id = ?", (*_rotation_row(rotation), domain.id)).rowcount
+            if not found:
+                raise NotFound(f"The key rotation of {domain.name} was ended by another process meanwhile.")
+            if records is not None:
+                self._replace_records(conn, domain, records)
+            if signing is not None:
+                conn.execute("UPDATE domains SET dkim_selector = ?, key_generation = ? WHERE id = ?",
+                             (signing[0], signing[1], domain.id))
+
+    def abort_rotation(self, domain: Domain, rotation: Rotation, records: Sequence[DnsRecord]) -> None:
+        """Undo a staged (or ready) rotation: its row and the new record go in one transaction, then its key."""
+        from stackshift_cli.keys import destroy_key, key_path, temp_key_path
+
+        with self._write() as conn:
+            conn.execute("DELETE FROM dkim_rotations WHERE domain_id = ?", (domain.id,))
+            self._replace_records(conn, domain, records)
+        destroy_key(key_path(self.keys_dir, domain.id, rotation.new_generation))
+        temp_key_path(self.keys_dir, domain.id, rotation.new_generation).unlink(missing_ok=True)
+
+    def _replace_records(self, conn: sqlite3.Connection, domain: Domain, records: Sequence[DnsRecord]) -> None:
+        conn.execute("DELETE FROM records WHERE domain_id = ?", (domain.id,))
+        _insert_records(conn, domain.id, list(records))
 
     def _domain(self, row: tuple, records: Sequence[tuple]) -> Domain:
         """The Domain of a row of _DOMAIN_COLUMNS and its rows of _RECORD_COLUMNS; the row is checked first."""
@@ -784,3 +890,55 @@ def _insert_records(conn: sqlite3.Connection, domain_id: str, records: list[DnsR
             for i, r in enumerate(records)
         ],
     )
+
+
+def _rotation_row(rotation: Rotation) -> tuple:
+    from stackshift_cli.domain import format_time
+
+    r = rotation
+    return (r.phase, r.old_selector, r.new_selector, r.old_generation, r.new_generation, r.key_size,
+            r.overlap.total_seconds(), int(r.publish), int(r.early), format_time(r.started_at),
+            format_time(r.seen_at), r.wait.total_seconds() if r.wait is not None else None, format_time(r.ready_at),
+            format_time(r.activated_at), format_time(r.revoked_at), format_time(r.done_at))
+
+
+def _rotation(row: Sequence[Any], domain: Domain, path: Path) -> Rotation:
+    """A rotation row, checked as outside data: its phase, selectors, generations, sizes and times."""
+    from datetime import timedelta
+
+    from stackshift_cli.domain import parse_time
+    from stackshift_cli.errors import UsageError
+    from stackshift_cli.keys import MAX_GENERATION
+    from stackshift_cli.records import normalize_selector
+    from stackshift_cli.rotation import KEY_SIZES, PHASES, Rotation
+
+    (phase, old_selector, new_selector, old_generation, new_generation, key_size, overlap_s, publish, early,
+     started_at, seen_at, wait_s, ready_at, activated_at, revoked_at, done_at) = tuple(row)
+    problem = None
+    try:
+        times = [parse_time(t) if t is not None else None for t in (started_at, seen_at, ready_at, activated_at,
+                                                                     revoked_at, done_at)]
+        selectors_ok = all(isinstance(v, str) and normalize_selector(v) == v for v in (old_selector, new_selector))
+    except (UsageError, ValueError, TypeError):
+        times, selectors_ok = [], False
+    if phase not in PHASES:
+        problem = f"the phase {quoted(repr(phase))}"
+    elif not selectors_ok or old_selector == new_selector:
+        problem = "selectors that are not valid"
+    elif not all(type(g) is int and 1 <= g <= MAX_GENERATION for g in (old_generation, new_generation)) \
+            or old_generation == new_generation:
+        problem = "key generations that are not valid"
+    elif key_size not in KEY_SIZES or not isinstance(overlap_s, (int, float)) or not 0 <= overlap_s <= 3650 * 86400:
+        problem = "a key size or overlap that is not valid"
+    elif not times or times[0] is None or (wait_s is not None and not (isinstance(wait_s, (int, float))
+                                                                       and 0 <= wait_s <= 30 * 86400)):
+        problem = "times that are not valid"
+    if problem:
+        raise StoreError(f"The store {path} has a DKIM key rotation for {domain.name} with {problem}; stackshift "
+                         "will not use it.", hint=_CHANGED_OUTSIDE)
+    started = times[0]
+    assert started is not None
+    return Rotation(phase, old_selector, new_selector, old_generation, new_generation, key_size,
+                    timedelta(seconds=overlap_s), bool(publish), started, times[1],
+                    timedelta(seconds=wait_s) if wait_s is not None else None, times[2], times[3], times[4], times[5],
+                    bool(early))

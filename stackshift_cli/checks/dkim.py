@@ -55,8 +55,19 @@ def expected_key(expected_value: str) -> str | None:
     return _WHITESPACE.sub("", key) if key else None
 
 
+def is_revocation(value: str) -> bool:
+    """Whether a DKIM record value revokes its selector's key: `p=` present and empty (RFC 6376 3.6.1)."""
+    try:
+        tags = parse_tags(value)
+    except TagError:
+        return False
+    return "p" in tags and not tags["p"]
+
+
 def evaluate(answer: Answer, *, expected: str) -> Verdict:
     """The verdict on the TXT answer at the selector name, CNAME chain included."""
+    if is_revocation(expected):
+        return _evaluate_revocation(answer, expected)
     name = answer.name
     via = answer.final_name()
     where = name if via == name else f"{via} (reached from {name} through a CNAME)"
@@ -116,6 +127,27 @@ def evaluate(answer: Answer, *, expected: str) -> Verdict:
         notes.append(f"The DKIM record at {where} has t=y (testing mode): receivers may treat signatures with this "
                      "key as a test and not rely on them. Remove t=y once you are done testing.")
     return Verdict(VERIFIED, " ".join(notes) or None)
+
+
+def _evaluate_revocation(answer: Answer, expected: str) -> Verdict:
+    """A selector whose key a rotation retired: verified once no key is published there any more (an empty p=,
+    RFC 6376 3.6.1, or no record at all); a key still published there keeps verifying mail signed with it."""
+    name = answer.name
+    texts = [r.text for r in answer.rrs("TXT")]
+    if not texts:
+        return Verdict(VERIFIED, f"No record at {name}: signatures with this selector fail, as with a revoked key.")
+    keys = []
+    for text in texts:
+        try:
+            tags = parse_tags(text)
+        except TagError:
+            continue
+        if tags.get("p"):
+            keys.append(text)
+    if keys:
+        return Verdict(FAILED, f"{name} still publishes the retired key, so mail signed with it still verifies. "
+                               f"Revoke it: publish {expected}")
+    return Verdict(VERIFIED, None)
 
 
 def _unusable(tags: dict[str, str], where: str, expected: str) -> str | None:
@@ -197,6 +229,12 @@ def plan(record: DnsRecord, here: Here) -> Change | None:
         return p.cname_rule(record, here, replaceable=True, what="The DKIM CNAME")
     if record.type != "TXT":
         return None
+    if is_revocation(record.value):  # a rotation retires the selector's key: its own record, replaced whole
+        found = here.of("TXT") + here.of("CNAME")
+        if evaluate(here.answer("TXT"), expected=record.value).status == VERIFIED and not here.of("CNAME"):
+            return p.keep(record, here, "the retired key is already revoked")
+        return p.update(record, here, found, "the retired key is revoked (RFC 6376 3.6.1)") if found \
+            else p.create(record, here)
     cnames = here.of("CNAME")
     if cnames:
         chain = here.resolved("TXT")

@@ -216,6 +216,10 @@ def verify(
         state.ui.info(f"Gave up waiting after {timeout}: not every record is verified yet.")
     if outcome.stopped_on_failure:
         state.ui.info("Stopped at the first failed verdict (--fail-fast).")
+    if ref is not None and not all_domains:
+        from stackshift_cli.cli.rotating import observe
+
+        observe(state, ref)  # a DKIM key rotation moves on with what this check saw
     if outcome.exit_code:
         raise typer.Exit(int(outcome.exit_code))
 
@@ -259,3 +263,37 @@ def unpublish(
     from stackshift_cli.cli.publishing import unpublish as undo_published
 
     undo_published(get_state(ctx, json_output), ref, dry_run=dry_run, yes=yes)
+
+
+@app.command("rotate-dkim")
+def rotate_dkim(
+    ctx: typer.Context,
+    ref: RefArgument,
+    selector: Annotated[Optional[str], typer.Option(
+        "--selector", metavar="S", help="The new selector (default stackshift-YYYYMMDD).", show_default=False)
+    ] = None,
+    key_size: Annotated[int, typer.Option(
+        "--key-size", metavar="BITS", help="Size of the new RSA key: 1024, 2048, 3072 or 4096.")] = 2048,
+    overlap: Annotated[str, typer.Option(
+        "--overlap", metavar="DURATION", help="How long the old key stays published once the new one signs.")] = "7d",
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="Publish the new record (and later the revocation) through `domains publish`.")] = False,
+    provider: ProviderOption = None,
+    now: Annotated[bool, typer.Option(
+        "--now", help="Compromised key: revoke the old key as soon as the new one signs (no overlap).")] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Before the new key signs: remove it and its record.")
+                     ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Rotate the domain's DKIM key without a minute unsigned: start a rotation, or move it on (run it again)."""
+    from datetime import timedelta
+
+    from stackshift_cli.cli.rotating import RotateOptions, rotate
+    from stackshift_cli.config import parse_duration
+
+    state = get_state(ctx, json_output)
+    if abort and (publish or now or selector):
+        raise UsageError("--abort takes no other option.")
+    rotate(state, ref, RotateOptions(selector=selector, key_size=key_size,
+                                     overlap=timedelta(seconds=parse_duration(overlap)), publish=publish,
+                                     provider=provider, now=now, abort=abort))

@@ -114,15 +114,17 @@ def _wait(state: State, domain: Domain, schedule: Schedule) -> None:
         raise typer.Exit(int(outcome.exit_code))
 
 
-def unpublish(state: State, ref: str, *, dry_run: bool, yes: bool) -> None:
+def unpublish(state: State, ref: str, *, dry_run: bool, yes: bool, names: set[str] | None = None) -> None:
+    """Undo what publish wrote for the domain (at `names` only, when given: a rotation's aborted record)."""
     journal = state.backend().journal(create=False)
     try:
-        _unpublish(state, journal, ref, dry_run=dry_run, yes=yes)
+        _unpublish(state, journal, ref, dry_run=dry_run, yes=yes, names=names)
     finally:
         journal.close()
 
 
-def _unpublish(state: State, journal: Journal, ref: str, *, dry_run: bool, yes: bool) -> None:
+def _unpublish(state: State, journal: Journal, ref: str, *, dry_run: bool, yes: bool,
+               names: set[str] | None) -> None:
     from stackshift_cli.names import normalize_domain
     from stackshift_cli.publish import service
     from stackshift_cli.services import chosen_nameservers
@@ -134,7 +136,7 @@ def _unpublish(state: State, journal: Journal, ref: str, *, dry_run: bool, yes: 
         name = normalize_domain(ref)
         if not journal.entries(name):
             raise
-    entries = journal.entries(name)
+    entries = [e for e in journal.entries(name) if names is None or e.name in names]
     if not entries:
         if ui.json:
             ui.emit_json({"domain": name, "changes": [], "applied": False})
@@ -147,8 +149,8 @@ def _unpublish(state: State, journal: Journal, ref: str, *, dry_run: bool, yes: 
     try:
         view: dict[str, list] = {}
         for (provider, zone), publisher in publishers.items():
-            names = list(dict.fromkeys(e.name for e in entries if (e.provider, e.zone) == (provider, zone)))
-            view.update(publisher.read(names))
+            at = list(dict.fromkeys(e.name for e in entries if (e.provider, e.zone) == (provider, zone)))
+            view.update(publisher.read(at))
         undos = service.plan_undo(entries, view)
         rows = [u.to_json() for u in undos if u.action != service.GONE]
         writes = [u for u in undos if u.edit is not None]

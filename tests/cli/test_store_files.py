@@ -285,8 +285,8 @@ def _assert_disk_full_error(code: int, err: str) -> None:
 
 
 def test_a_full_disk_is_reported_as_such_and_leaves_no_key(tmp_path):
-    """Needs root: mounts a 72 KiB tmpfs (too small for a store in use) and a 512 KiB one that is then filled."""
-    small = _Tmpfs(tmp_path / "small", "72k")
+    """Needs root: mounts an 88 KiB tmpfs (too small for a store in use) and a 512 KiB one that is then filled."""
+    small = _Tmpfs(tmp_path / "small", "88k")
     try:
         env = {"STACKSHIFT_DATA_DIR": str(small.path / "data")}
         code, _, err = _run("domains", "create", "example.com", env=env)
