@@ -24,6 +24,7 @@ class PublishOptions:
     yes: bool = False
     replace: bool = False
     schedule: Schedule | None = None  # --wait
+    silent_when_nothing: bool = False  # rotate-dkim: a plan with nothing to write is not shown
 
 
 def wait_schedule(wait: bool, interval: str, timeout: str) -> Schedule | None:
@@ -63,6 +64,8 @@ def publish(state: State, domain: Domain, options: PublishOptions) -> None:
     applied, count = False, 0
     try:
         plan = service.make_plan(domain, target, state.settings, replace=options.replace)
+        if options.silent_when_nothing and not plan.writes and not plan.conflicts:
+            return
         if not ui.json:
             ui.info(f"Plan for {domain.name} in the zone {plan.zone}, at {target.publisher.where}:")
             ui.changes([c.to_json(plan.zone) for c in plan.changes])

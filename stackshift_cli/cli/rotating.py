@@ -69,12 +69,13 @@ def rotate(state: State, ref: str, options: RotateOptions) -> None:
     if options.now:
         ui.warn("--now skips the overlap once the new key signs: mail still in flight that was signed with the old "
                 f"key ({domain.dkim_rotation.old_selector}) fails DKIM from the revocation on.")
-    if domain.dkim_rotation is not None and domain.dkim_rotation.publish:
+    publishing = options.publish or (domain.dkim_rotation is not None and domain.dkim_rotation.publish)
+    if publishing:
         _publish(state, domain, options)
     domain, moved = service.advance(backend, state.settings, domain, now=utcnow(), activate=True,
                                     skip_overlap=options.now, nameservers=chosen_nameservers(state.settings, None))
     before = domain.dkim_rotation
-    if before is not None and before.publish and before.phase == "revoked":
+    if before is not None and publishing and before.phase == "revoked":
         _publish(state, domain, options)  # the revocation
         domain, moved = service.advance(backend, state.settings, domain, now=utcnow(), activate=True,
                                         skip_overlap=options.now,
@@ -120,7 +121,7 @@ def _publish(state: State, domain: Domain, options: RotateOptions) -> None:
     """The rotation's record changes, through `domains publish` (plan, journal, conflicts: exit 7)."""
     from stackshift_cli.cli.publishing import PublishOptions, publish
 
-    publish(state, domain, PublishOptions(provider=options.provider, yes=True))
+    publish(state, domain, PublishOptions(provider=options.provider, yes=True, silent_when_nothing=True))
 
 
 def _unpublish_new(state: State, domain: Domain, rotation: Rotation) -> None:
