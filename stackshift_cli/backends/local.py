@@ -90,7 +90,8 @@ MIGRATIONS = [
     """
     ALTER TABLE domains ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 1;
     CREATE TABLE dkim_rotations (
-        domain_id TEXT PRIMARY KEY REFERENCES domains(id) ON DELETE CASCADE,
+        id INTEGER PRIMARY KEY,
+        domain_id TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
         phase TEXT NOT NULL,
         old_selector TEXT NOT NULL,
         new_selector TEXT NOT NULL,
@@ -108,8 +109,12 @@ MIGRATIONS = [
         revoked_at TEXT,
         done_at TEXT
     );
+    CREATE INDEX dkim_rotations_by_domain ON dkim_rotations (domain_id, id);
     """,
 ]
+# A domain's rotation is its newest row; the rows before it are the rotations it finished (an abort deletes the
+# newest row, which makes the one before it current again, exactly as it was).
+_CURRENT_ROTATION = "(SELECT max(id) FROM dkim_rotations WHERE domain_id = ?)"
 _ROTATION_COLUMNS = ("phase, old_selector, new_selector, old_generation, new_generation, key_size, overlap_s, publish, "
                      "early, started_at, seen_at, wait_s, ready_at, activated_at, revoked_at, done_at")
 
@@ -583,7 +588,8 @@ class LocalBackend(Backend):
 
     def rotation(self, domain: Domain) -> Rotation | None:
         """The domain's key rotation, checked where it enters (a row stackshift would not write is an error)."""
-        rows = self._read(f"SELECT {_ROTATION_COLUMNS} FROM dkim_rotations WHERE domain_id = ?", (domain.id,))
+        rows = self._read(f"SELECT {_ROTATION_COLUMNS} FROM dkim_rotations WHERE id = {_CURRENT_ROTATION}",
+                          (domain.id,))
         return _rotation(rows[0], domain, self.path) if rows else None
 
     def stage_rotation(self, domain: Domain, rotation: Rotation, records: Sequence[DnsRecord], pem: bytes) -> None:
@@ -594,7 +600,6 @@ class LocalBackend(Backend):
         pending = write_pending_key(self.keys_dir, domain.id, pem, rotation.new_generation)
         try:
             with self._write() as conn:
-                conn.execute("DELETE FROM dkim_rotations WHERE domain_id = ?", (domain.id,))  # a finished one
                 conn.execute(f"INSERT INTO dkim_rotations (domain_id, {_ROTATION_COLUMNS}) VALUES "
                              f"(?, {', '.join('?' * 16)})", (domain.id, *_rotation_row(rotation)))
                 self._replace_records(conn, domain, records)
@@ -609,7 +614,7 @@ class LocalBackend(Backend):
         and key generation that sign."""
         with self._write() as conn:
             found = conn.execute(f"UPDATE dkim_rotations SET ({_ROTATION_COLUMNS}) = ({', '.join('?' * 16)}) "
-                                 "WHERE domain_id = ?", (*_rotation_row(rotation), domain.id)).rowcount
+                                 f"WHERE id = {_CURRENT_ROTATION}", (*_rotation_row(rotation), domain.id)).rowcount
             if not found:
                 raise NotFound(f"The key rotation of {domain.name} was ended by another process meanwhile.")
             if records is not None:
@@ -623,7 +628,7 @@ class LocalBackend(Backend):
         from stackshift_cli.keys import destroy_key, key_path, temp_key_path
 
         with self._write() as conn:
-            conn.execute("DELETE FROM dkim_rotations WHERE domain_id = ?", (domain.id,))
+            conn.execute(f"DELETE FROM dkim_rotations WHERE id = {_CURRENT_ROTATION}", (domain.id,))
             self._replace_records(conn, domain, records)
         destroy_key(key_path(self.keys_dir, domain.id, rotation.new_generation))
         temp_key_path(self.keys_dir, domain.id, rotation.new_generation).unlink(missing_ok=True)

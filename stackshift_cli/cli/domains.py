@@ -12,6 +12,7 @@ from stackshift_cli.cli.publishing import PublishOptions, note_published, wait_s
 from stackshift_cli.cli.publishing import publish as publish_records
 from stackshift_cli.cli.state import JsonOption, RefArgument, get_state
 from stackshift_cli.errors import UsageError
+from stackshift_cli.dkim_export import FORMATS as EXPORT_FORMATS
 from stackshift_cli.keys import KEY_BITS, KEY_SIZES, WEAK_KEY_BITS
 from stackshift_cli.names import normalize_domain, to_unicode
 from stackshift_cli.output import RECORD_FORMATS, plain_record_lines
@@ -283,6 +284,7 @@ def rotate_dkim(
         "--now", help="Compromised key: revoke the old key as soon as the new one signs (no overlap).")] = False,
     abort: Annotated[bool, typer.Option("--abort", help="Before the new key signs: remove it and its record.")
                      ] = False,
+    new: Annotated[bool, typer.Option("--new", help="Start another rotation once the last one is done.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Rotate the domain's DKIM key without a minute unsigned: start a rotation, or move it on (run it again)."""
@@ -292,8 +294,130 @@ def rotate_dkim(
     from stackshift_cli.config import parse_duration
 
     state = get_state(ctx, json_output)
-    if abort and (publish or now or selector):
+    if abort and (publish or now or selector or new):
         raise UsageError("--abort takes no other option.")
     rotate(state, ref, RotateOptions(selector=selector, key_size=key_size,
                                      overlap=timedelta(seconds=parse_duration(overlap)), publish=publish,
-                                     provider=provider, now=now, abort=abort))
+                                     provider=provider, now=now, abort=abort, new=new))
+
+
+ExportFormat = Enum("ExportFormat", {f: f for f in EXPORT_FORMATS}, type=str)  # type: ignore[misc]
+
+
+@app.command("dkim-export")
+def dkim_export(
+    ctx: typer.Context,
+    ref: RefArgument,
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", show_default=False,
+        help="opendkim (KeyTable and SigningTable lines), rspamd (local.d/dkim_signing.conf), pem (the key file's "
+             "path; with --reveal, the key).")],
+    reveal: Annotated[bool, typer.Option(
+        "--reveal", help="With --format pem: print the private key itself, not its path.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Print what your own mail server needs to sign with the domain's DKIM key (the key stays where it is)."""
+    from stackshift_cli import dkim_export as export
+    from stackshift_cli.errors import StackshiftError
+    from stackshift_cli.escape import visible
+
+    state = get_state(ctx, json_output)
+    ui = state.ui
+    if reveal and fmt.value != "pem":
+        raise UsageError("--reveal goes with --format pem (the other formats name the key file; they never hold "
+                         "the key).", hint=f"Run `stackshift domains dkim-export {ref} --format pem --reveal`.")
+    backend = state.backend()
+    if not backend.keeps_private_keys:
+        raise StackshiftError("The StackShift API keeps the DKIM private key (it signs with it); it cannot be "
+                              "exported.",
+                              hint="To sign with your own mail server, create the domain in the local store "
+                                   "(--backend local) and publish its records.")
+    domain = backend.get(ref)
+    if domain.dkim_key_path is None or domain.dkim_selector is None:
+        raise StackshiftError(f"{domain.name} has no DKIM key in {backend.where} to export.",
+                              hint=f"Run `stackshift domains show {domain.name}` to see its records.")
+    path, selector = domain.dkim_key_path, domain.dkim_selector
+    owner, mode = _key_file(path, domain.name)  # the file is there (and is a file) before anything names it
+    data: dict[str, object] = {"domain": domain.name, "selector": selector, "keyPath": path, "format": fmt.value}
+    if fmt.value == "opendkim":
+        lines = export.opendkim_lines(domain.name, selector, path)
+        data["opendkim"] = {"keyTable": lines.key_table, "signingTable": lines.signing_table}
+        output = [lines.key_table, lines.signing_table]
+        notes = ["Line 1 goes in OpenDKIM's KeyTable file, line 2 in its SigningTable file (the `*@` pattern needs "
+                 "`SigningTable refile:/path/to/SigningTable` in opendkim.conf; `KeyTable file:/path/to/KeyTable`)."]
+        reader = "OpenDKIM"
+    elif fmt.value == "rspamd":
+        block = export.rspamd_config(domain.name, selector, path)
+        data["rspamd"] = block
+        output = [block]
+        notes = ["This goes in Rspamd's local.d/dkim_signing.conf (merge it into a `domain { }` section already "
+                 "there)."]
+        from stackshift_cli.records import registrable_domain
+
+        if registrable_domain(domain.name) != domain.name:
+            notes.append(f"{domain.name} is under {registrable_domain(domain.name)}: Rspamd signs as the registrable "
+                         "domain by default (use_esld = true) and would not use this entry; set `use_esld = false;` "
+                         "in that file.")
+        reader = "Rspamd (user _rspamd)"
+    elif reveal:
+        data["pem"] = pem = export.pem_text(_read_key(path, domain.name), path)
+        output = [pem]
+        notes = []
+        reader = ""
+    else:
+        output = [visible(path)]
+        notes = ["This is the path of the private key file; `--reveal` prints the key itself."]
+        reader = ""
+    if ui.json:
+        ui.emit_json(data)
+        return
+    for text in output:
+        ui.line(text)
+    for note in notes:
+        ui.info(note)
+    if reader:
+        ui.info(f"{reader} must be able to read the key file: it is mode {mode:04o}, owned by {owner}, in a directory "
+                f"only {owner} can enter. Copy it where the mail server keeps its keys, owned by the server's user "
+                "(install -m 0600 -o USER), and change the path above to the copy's (export again after a key "
+                "rotation); or run the mail server as that user.")
+
+
+def _key_file(path: str, name: str) -> tuple[str, int]:
+    """The owner of the key file at `path` (a user name, or its uid when it has none) and its permission bits;
+    StoreError when there is no such file."""
+    import os
+    import stat
+
+    from stackshift_cli.errors import StoreError
+
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError as exc:
+        raise StoreError(f"The DKIM private key of {name} cannot be read at {path}: {exc.strerror or exc}.",
+                         hint="Restore it from a backup: without it, nothing can sign with this key.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"The DKIM private key of {name} at {path} is not a regular file.",
+                         hint="Restore it from a backup: without it, nothing can sign with this key.")
+    mode = stat.S_IMODE(info.st_mode)
+    try:
+        import pwd
+
+        return pwd.getpwuid(info.st_uid).pw_name, mode
+    except (ImportError, KeyError):
+        return f"uid {info.st_uid}", mode
+
+
+def _read_key(path: str, name: str) -> bytes:
+    """The key file's bytes (never followed as a link); StoreError when it cannot be read."""
+    import os
+
+    from stackshift_cli.dkim_export import MAX_PEM_BYTES
+    from stackshift_cli.errors import StoreError
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read(MAX_PEM_BYTES + 1)
+    except OSError as exc:
+        raise StoreError(f"The DKIM private key of {name} cannot be read at {path}: {exc.strerror or exc}.",
+                         hint="Check the file's permissions, or restore it from a backup.") from None

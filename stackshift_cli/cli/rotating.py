@@ -24,6 +24,7 @@ class RotateOptions:
     provider: str | None = None
     now: bool = False
     abort: bool = False
+    new: bool = False  # start another rotation after a finished one
 
 
 _PHASE_SAYS = {
@@ -54,6 +55,14 @@ def rotate(state: State, ref: str, options: RotateOptions) -> None:
                    f"are gone; {domain.dkim_selector} signs as before.")
         _report(state, domain, None)
         return
+    if current is not None and current.phase == DONE and not options.new:
+        _report(state, domain, None)
+        ui.info(f"The last rotation of {domain.name} is done. To start another, run `stackshift domains rotate-dkim "
+                f"{domain.name} --new`.")
+        return
+    if options.new and current is not None and current.phase != DONE:
+        raise UsageError(f"{domain.name} already has a rotation in progress ({current.phase}); --new starts one only "
+                         "after it is done.", hint=f"Run `stackshift domains rotate-dkim {domain.name}` to move it on.")
     started = current is None or current.phase == DONE
     if started:
         _check_new_rotation(options)

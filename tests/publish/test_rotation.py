@@ -216,8 +216,33 @@ def test_kill_9_at_any_moment_leaves_a_state_the_next_run_continues_from(dnslab,
     assert final.returncode == 0, final.stderr
     with sqlite3.connect(store) as conn:
         domain_id, generation = conn.execute("SELECT id, key_generation FROM domains").fetchone()
-        rotation = conn.execute("SELECT phase, old_generation, new_generation FROM dkim_rotations").fetchone()
+        rotation = conn.execute("SELECT phase, old_generation, new_generation FROM dkim_rotations "
+                                "ORDER BY id DESC").fetchone()
     used = {generation} | ({rotation[1], rotation[2]} if rotation else set())
     names = {p.name for p in keys.iterdir()}
     expected = {f"{domain_id}.pem" if g == 1 else f"{domain_id}.g{g}.pem" for g in used}
     assert names == expected, (names, rotation)
+
+
+def test_a_finished_rotation_stays_until_new_starts_another_and_abort_brings_it_back(lab, zone, cli):
+    backend, settings = lab
+    domain = service.start(backend, settings, backend.get(zone), selector="s2", key_size=2048, overlap=OVERLAP,
+                           publish=False, now=utcnow())
+    assert cli("domains", "publish", zone, "--yes").exit_code == 0
+    t0 = utcnow()
+    for at in (t0, t0 + WAIT):
+        domain, _ = advance(backend, settings, domain, at)
+    domain, _ = advance(backend, settings, domain, t0 + WAIT, skip_overlap=True)
+    assert cli("domains", "publish", zone, "--yes").exit_code == 0  # the revocation
+    domain, _ = advance(backend, settings, domain, t0 + WAIT + timedelta(minutes=1))
+    assert domain.dkim_rotation.phase == "done"
+    again = cli("domains", "rotate-dkim", zone, "--json")  # a cron job calling it again starts nothing
+    assert again.exit_code == 0 and json.loads(again.stdout)["dkimRotation"]["phase"] == "done"
+    assert "--new" in again.stderr
+    started = cli("domains", "rotate-dkim", zone, "--new", "--selector", "s3", "--json")
+    assert started.exit_code == 0, started.stderr
+    assert json.loads(started.stdout)["dkimRotation"]["newSelector"] == "s3"
+    assert cli("domains", "rotate-dkim", zone, "--abort").exit_code == 0
+    shown = json.loads(cli("domains", "show", zone, "--json").stdout)
+    assert shown["dkimRotation"]["phase"] == "done" and shown["dkimRotation"]["newSelector"] == "s2"
+    assert shown["dkimSelector"] == "s2"
