@@ -38,8 +38,13 @@ _stackshift() {
         'domains publish:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains publish:--timeout') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains publish:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains rotate-dkim:--selector') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains rotate-dkim:--key-size') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains rotate-dkim:--overlap') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains rotate-dkim:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains dkim-export:--format'|'domains dkim-export:-f') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         ':domains'|':providers'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
-        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify'|'domains:publish'|'domains:unpublish') path="${path:+$path }$word" ;;
+        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify'|'domains:publish'|'domains:unpublish'|'domains:rotate-dkim'|'domains:dkim-export') path="${path:+$path }$word" ;;
         'providers:list') path="${path:+$path }$word" ;;
         'config:path'|'config:list'|'config:get'|'config:set'|'config:unset') path="${path:+$path }$word" ;;
         'auth:login'|'auth:status'|'auth:logout') path="${path:+$path }$word" ;;
@@ -71,6 +76,11 @@ _stackshift() {
         'domains publish:--provider') :; return ;;
         'domains publish:--timeout') :; return ;;
         'domains publish:--interval') :; return ;;
+        'domains rotate-dkim:--selector') :; return ;;
+        'domains rotate-dkim:--key-size') :; return ;;
+        'domains rotate-dkim:--overlap') :; return ;;
+        'domains rotate-dkim:--provider') :; return ;;
+        'domains dkim-export:--format'|'domains dkim-export:-f') COMPREPLY=($(compgen -W 'opendkim rspamd pem' -- "$cur")); return ;;
     esac
     if [[ $cur == -* ]]; then
         case "$path" in
@@ -84,6 +94,8 @@ _stackshift() {
         'domains verify') COMPREPLY=($(compgen -W '--all --wait --timeout --interval --fail-fast --nameserver --concurrency --shard --json --help -h' -- "$cur")) ;;
         'domains publish') COMPREPLY=($(compgen -W '--provider --dry-run --yes -y --replace --wait --timeout --interval --json --help -h' -- "$cur")) ;;
         'domains unpublish') COMPREPLY=($(compgen -W '--dry-run --yes -y --json --help -h' -- "$cur")) ;;
+        'domains rotate-dkim') COMPREPLY=($(compgen -W '--selector --key-size --overlap --publish --provider --now --abort --new --json --help -h' -- "$cur")) ;;
+        'domains dkim-export') COMPREPLY=($(compgen -W '--format -f --reveal --json --help -h' -- "$cur")) ;;
         'providers') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
         'providers list') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'config') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
@@ -102,7 +114,7 @@ _stackshift() {
     fi
     case "$path:$nargs" in
         ':'*) COMPREPLY=($(compgen -W 'domains providers config auth completion' -- "$cur")) ;;
-        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify publish unpublish' -- "$cur")) ;;
+        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify publish unpublish rotate-dkim dkim-export' -- "$cur")) ;;
         'domains create:0') : ;;
         'domains records:0') _stackshift_dynamic domains ;;
         'domains show:0') _stackshift_dynamic domains ;;
@@ -110,6 +122,8 @@ _stackshift() {
         'domains verify:0') _stackshift_dynamic domains ;;
         'domains publish:0') _stackshift_dynamic domains ;;
         'domains unpublish:0') _stackshift_dynamic domains ;;
+        'domains rotate-dkim:0') _stackshift_dynamic domains ;;
+        'domains dkim-export:0') _stackshift_dynamic domains ;;
         'providers:'*) COMPREPLY=($(compgen -W 'list' -- "$cur")) ;;
         'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
         'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;

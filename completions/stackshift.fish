@@ -14,9 +14,9 @@ function __stackshift_state
             continue
         end
         switch "$path:$word"
-            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains create:--key-size' 'domains create:--provider' 'domains create:--timeout' 'domains create:--interval' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver' 'domains verify:--concurrency' 'domains verify:--shard' 'domains publish:--provider' 'domains publish:--timeout' 'domains publish:--interval'
+            case ':--profile' ':--backend' 'domains create:--dkim-selector' 'domains create:--key-size' 'domains create:--provider' 'domains create:--timeout' 'domains create:--interval' 'domains records:--format' 'domains records:-f' 'domains list:--status' 'domains verify:--timeout' 'domains verify:--interval' 'domains verify:--nameserver' 'domains verify:--concurrency' 'domains verify:--shard' 'domains publish:--provider' 'domains publish:--timeout' 'domains publish:--interval' 'domains rotate-dkim:--selector' 'domains rotate-dkim:--key-size' 'domains rotate-dkim:--overlap' 'domains rotate-dkim:--provider' 'domains dkim-export:--format' 'domains dkim-export:-f'
                 set skip 1
-            case ':domains' ':providers' ':config' ':auth' ':completion' 'domains:create' 'domains:records' 'domains:list' 'domains:show' 'domains:delete' 'domains:verify' 'domains:publish' 'domains:unpublish' 'providers:list' 'config:path' 'config:list' 'config:get' 'config:set' 'config:unset' 'auth:login' 'auth:status' 'auth:logout'
+            case ':domains' ':providers' ':config' ':auth' ':completion' 'domains:create' 'domains:records' 'domains:list' 'domains:show' 'domains:delete' 'domains:verify' 'domains:publish' 'domains:unpublish' 'domains:rotate-dkim' 'domains:dkim-export' 'providers:list' 'config:path' 'config:list' 'config:get' 'config:set' 'config:unset' 'auth:login' 'auth:status' 'auth:logout'
                 set path (string trim -- "$path $word")
             case '*:-*'
             case '*'
@@ -76,6 +76,8 @@ complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'delete' -d 'Delete a
 complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'verify' -d 'Check a domain\'s DNS records now: exit 0 verified, 3 failed, 4 pending.'
 complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'publish' -d 'Write the domain\'s records at your DNS provider: plan first, merge, never clobber (exit 7 on conflicts).'
 complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'unpublish' -d 'Undo exactly what `publish` wrote for the domain (records changed since are left alone and reported).'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'rotate-dkim' -d 'Rotate the domain\'s DKIM key without a minute unsigned: start a rotation, or move it on (run it again).'
+complete -c stackshift -n "__stackshift_at 'domains:*'" -a 'dkim-export' -d 'Print what your own mail server needs to sign with the domain\'s DKIM key (the key stays where it is).'
 complete -c stackshift -n "__stackshift_at 'domains:*'" -l help -s h -d 'Show this message and exit.'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l dkim-selector -x -d 'DKIM selector (default: the profile\'s, \'stackshift\').'
 complete -c stackshift -n "__stackshift_at 'domains create:*'" -l inbound -d 'Also add an MX record for inbound mail.'
@@ -129,6 +131,22 @@ complete -c stackshift -n "__stackshift_at 'domains unpublish:*'" -l yes -s y -d
 complete -c stackshift -n "__stackshift_at 'domains unpublish:*'" -l json -d 'Print JSON and nothing else on stdout.'
 complete -c stackshift -n "__stackshift_at 'domains unpublish:*'" -l help -s h -d 'Show this message and exit.'
 complete -c stackshift -n "__stackshift_at 'domains unpublish:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l selector -x -d 'The new selector (default stackshift-YYYYMMDD).'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l key-size -x -d 'Size of the new RSA key: 1024, 2048, 3072 or 4096.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l overlap -x -d 'How long the old key stays published once the new one signs.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l publish -d 'Publish the new record (and later the revocation) through `domains publish`.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l provider -x -d 'DNS provider to publish through (rfc2136, cloudflare, ...; default: publish.provider). `stackshift providers list` shows them.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l now -d 'Compromised key: revoke the old key as soon as the new one signs (no overlap).'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l abort -d 'Before the new key signs: remove it and its record.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l new -d 'Start another rotation once the last one is done.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains rotate-dkim:0'" -a '(__stackshift_dynamic domains)'
+complete -c stackshift -n "__stackshift_at 'domains dkim-export:*'" -l format -s f -x -a 'opendkim rspamd pem' -d 'opendkim (KeyTable and SigningTable lines), rspamd (local.d/dkim_signing.conf), pem (the key file\'s path; with --reveal, the key).'
+complete -c stackshift -n "__stackshift_at 'domains dkim-export:*'" -l reveal -d 'With --format pem: print the private key itself, not its path.'
+complete -c stackshift -n "__stackshift_at 'domains dkim-export:*'" -l json -d 'Print JSON and nothing else on stdout.'
+complete -c stackshift -n "__stackshift_at 'domains dkim-export:*'" -l help -s h -d 'Show this message and exit.'
+complete -c stackshift -n "__stackshift_at 'domains dkim-export:0'" -a '(__stackshift_dynamic domains)'
 complete -c stackshift -n "__stackshift_at 'providers:*'" -a 'list' -d 'List the providers, with the credentials each needs (names only, never values).'
 complete -c stackshift -n "__stackshift_at 'providers:*'" -l help -s h -d 'Show this message and exit.'
 complete -c stackshift -n "__stackshift_at 'providers list:*'" -l json -d 'Print JSON and nothing else on stdout.'

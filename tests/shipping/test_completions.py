@@ -87,7 +87,7 @@ def test_domain_ids_complete_once_dom_is_typed(complete, store):
 
 def test_subcommands_and_options_complete(complete):
     assert set(complete("stackshift domains ")) == {"create", "records", "list", "show", "verify", "publish",
-                                                                "unpublish", "delete"}
+                                                                "unpublish", "delete", "rotate-dkim", "dkim-export"}
     assert "--wait" in complete("stackshift domains verify --w")
 
 
