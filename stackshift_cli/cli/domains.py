@@ -1,4 +1,4 @@
-"""`stackshift domains …`: create, records, list, show, verify, publish, unpublish, delete."""
+"""`stackshift domains …`: create, records, list, show, verify, publish, unpublish, delete, rotate-dkim, dkim-export."""
 
 from __future__ import annotations
 
