@@ -129,6 +129,10 @@ class Domain:
     requirements: tuple[Any, ...] = ()  # requirements.Requirement from the last check, when stackshift made it
     check_error: str | None = None  # why the last attempt to check it could not run (not stored)
     dkim_rotation: Any = None  # rotation.Rotation, the domain's DKIM key rotation (local backend only)
+    verified_since: datetime | None = None  # when it last became verified (history.py)
+    last_change_at: datetime | None = None  # when its status or a record's status last changed
+    regressed_at: datetime | None = None  # when a verified domain's required record stopped verifying (unrepaired)
+    explanation: str | None = None  # why the domain has its status, when a rule of its own decided it (a regression)
 
     def check_status(self, field_name: str) -> str:
         """The status of one check (spfStatus, ...): stored, else the status of its record."""
