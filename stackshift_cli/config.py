@@ -348,6 +348,8 @@ KEYS: dict[str, Key] = {
             _port, 53, "STACKSHIFT_DNS_AUTHORITATIVE_PORT", types=(int, str)),
         Key("verify.window", "How long a required record may stay missing before the domain is failed.",
             _duration_text, "72h", types=_TIMES),
+        Key("verify.regression_window", "How long a verified domain that breaks stays pending before it is failed.",
+            _duration_text, "72h", types=_TIMES),
         *(_sending_key(key) for key in SENDING_KEYS),
         Key("publish.provider", "DNS provider stackshift publishes records to (`stackshift providers list`).",
             _provider_name, None, "STACKSHIFT_PUBLISH_PROVIDER"),

@@ -150,6 +150,8 @@ class Domain:
         data["createdAt"] = format_time(self.created_at)
         data["lastCheckedAt"] = format_time(self.last_checked_at)
         data["dkimSelector"] = self.dkim_selector
+        if self.explanation:
+            data["explanation"] = self.explanation
         if self.dkim_rotation is not None:
             data["dkimRotation"] = self.dkim_rotation.to_json()
         if self.check_error:

@@ -27,6 +27,7 @@ from stackshift_cli.namecache import remember_api_domains
 from stackshift_cli.output import Ui
 
 if TYPE_CHECKING:
+    from stackshift_cli.history import History
     from stackshift_cli.publish.journal import Journal
 
 DOMAINS_PATH = "/mail/domains"
@@ -113,7 +114,33 @@ class ApiBackend(Backend):
         return self._domain(response)
 
     def save_check(self, checked: Domain) -> Domain:
-        return checked  # the API stored it when it checked
+        """The API stored the verdict when it checked; what changed since the last check goes to the history
+        (history.db in the data directory). The API's status stands: the regression facts are only recorded."""
+        from dataclasses import replace
+
+        from stackshift_cli.domain import utcnow
+        from stackshift_cli.history import changes, settle, with_changes
+
+        history = self.history()
+        try:
+            before = history.state(checked.id)
+            at = checked.last_checked_at or utcnow()
+            settled = replace(settle(checked, before, now=at), status=checked.status, explanation=None)
+            events = changes(before, settled, at)
+            settled = with_changes(settled, events)
+            history.conn.execute("BEGIN IMMEDIATE")
+            history.append(events)
+            history.save_state(settled)
+            history.conn.execute("COMMIT")
+        finally:
+            history.close()
+        return settled
+
+    def history(self) -> History:
+        from stackshift_cli.config import data_dir
+        from stackshift_cli.history import HISTORY_FILE, History
+
+        return History.at(data_dir() / HISTORY_FILE, self.base_url)
 
     def journal(self, *, create: bool = True) -> Journal:
         from stackshift_cli.config import data_dir

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from stackshift_cli.config import Settings
     from stackshift_cli.configfile import ProfileSettings
     from stackshift_cli.domain import Domain
+    from stackshift_cli.history import History
     from stackshift_cli.publish.journal import Journal
     from stackshift_cli.output import Ui
     from stackshift_cli.verify import Session
@@ -116,6 +117,10 @@ class Backend(ABC):
     @abstractmethod
     def save_check(self, checked: Domain) -> Domain:
         """Store what check() returned and return the stored domain; called from the main thread only."""
+
+    @abstractmethod
+    def history(self) -> History:
+        """The history of this backend's domains (history.py): every status change verify saw."""
 
     @abstractmethod
     def journal(self, *, create: bool = True) -> Journal:

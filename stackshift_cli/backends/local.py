@@ -15,7 +15,7 @@ import stat
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
@@ -27,18 +27,20 @@ from stackshift_cli.errors import AlreadyExists, NotFound, StoreError
 from stackshift_cli.escape import quoted
 from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
 from stackshift_cli.names import LOCAL_ID as _LOCAL_ID, is_local_id
+from stackshift_cli.history import EVENTS_DDL
 from stackshift_cli.publish.journal import DDL as JOURNAL_DDL
 from stackshift_cli.statuses import MISSING
 
 if TYPE_CHECKING:
     from stackshift_cli.domain import DnsRecord, Domain
     from stackshift_cli.output import Ui
+    from stackshift_cli.history import Before, History
     from stackshift_cli.publish.journal import Journal
     from stackshift_cli.rotation import Rotation
     from stackshift_cli.verify import Session
 
 KEYS_DIR = "keys"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 EACH_PAGE = 500  # domains read at a time by `each` (verify --all)
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
 BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
@@ -111,6 +113,13 @@ MIGRATIONS = [
     );
     CREATE INDEX dkim_rotations_by_domain ON dkim_rotations (domain_id, id);
     """,
+    # 6: history (history.py): the regression facts of each domain, and every status change as an event
+    """
+    ALTER TABLE domains ADD COLUMN verified_since TEXT;
+    ALTER TABLE domains ADD COLUMN regressed_at TEXT;
+    ALTER TABLE domains ADD COLUMN last_change_at TEXT;
+    ALTER TABLE domains ADD COLUMN status_explanation TEXT;
+    """ + EVENTS_DDL,
 ]
 # A domain's rotation is its newest row; the rows before it are the rotations it finished (an abort deletes the
 # newest row, which makes the one before it current again, exactly as it was).
@@ -521,19 +530,57 @@ class LocalBackend(Backend):
         from dataclasses import replace
 
         from stackshift_cli import requirements
-        from stackshift_cli.domain import format_time, parse_time
+        from stackshift_cli.domain import format_time, parse_time, utcnow
+        from stackshift_cli.history import History, changes, settle, with_changes
 
+        at = parse_time(format_time(checked.last_checked_at or utcnow()))
+        assert at is not None
         with self._write() as conn:
-            found = conn.execute(
-                "UPDATE domains SET status = ?, last_checked_at = ?, requirements = ? WHERE id = ?",
-                (checked.status, format_time(checked.last_checked_at), requirements.dumps(checked.requirements),
-                 checked.id),
-            ).rowcount
-            if not found:
+            before = self._before(conn, checked)
+            if before is None:
                 raise NotFound(f"{checked.name} was deleted while it was being checked.")
+            settled = settle(checked, before, now=at, window=self._regression_window())
+            events = changes(before, settled, at)
+            settled = with_changes(settled, events)
+            conn.execute(
+                "UPDATE domains SET status = ?, last_checked_at = ?, requirements = ?, verified_since = ?, "
+                "regressed_at = ?, last_change_at = ?, status_explanation = ? WHERE id = ?",
+                (settled.status, format_time(at), requirements.dumps(settled.requirements),
+                 format_time(settled.verified_since), format_time(settled.regressed_at),
+                 format_time(settled.last_change_at), settled.explanation, settled.id),
+            )
             conn.execute("DELETE FROM records WHERE domain_id = ?", (checked.id,))
-            _insert_records(conn, checked.id, list(checked.records))
-        return replace(checked, last_checked_at=parse_time(format_time(checked.last_checked_at)), check_statuses={})
+            _insert_records(conn, checked.id, list(settled.records))
+            History(conn, "local", self.path).append(events)  # in the same transaction: never half-written
+        return replace(settled, last_checked_at=at, check_statuses={})
+
+    def _before(self, conn: sqlite3.Connection, domain: Domain) -> Before | None:
+        """The domain as stored before a check (None when it was deleted meanwhile), its times checked."""
+        from stackshift_cli.domain import parse_time
+        from stackshift_cli.history import Before
+
+        row = conn.execute("SELECT status, verified_since, regressed_at, last_change_at FROM domains WHERE id = ?",
+                           (domain.id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            times = [parse_time(v) for v in tuple(row)[1:]]
+        except (ValueError, TypeError):
+            times = [None, None, None]  # a time stackshift did not write: the regression facts start afresh
+        records = {(p, n, t): s for p, n, t, s in conn.execute(
+            "SELECT purpose, name, type, status FROM records WHERE domain_id = ?", (domain.id,))}
+        return Before(str(row[0]), times[0], times[1], times[2], records)
+
+    def _regression_window(self) -> timedelta:
+        from datetime import timedelta
+
+        return timedelta(seconds=self.settings.duration("verify.regression_window"))
+
+    def history(self) -> History:
+        from stackshift_cli.history import History
+
+        conn = self._connection(create=False)
+        return History(conn, "local", self.path) if conn is not None else _empty_history("local")
 
     # ------------------------------------------------------------ rows -> Domain
 
@@ -562,15 +609,26 @@ class LocalBackend(Backend):
 
         from stackshift_cli.keys import key_path
 
-        rows = self._read(f"SELECT {_DOMAIN_COLUMNS}, d.key_generation FROM domains d WHERE d.id = ?", (domain_id,))
+        from stackshift_cli.domain import parse_time
+
+        rows = self._read(f"SELECT {_DOMAIN_COLUMNS}, d.key_generation, d.verified_since, d.regressed_at, "
+                          "d.last_change_at, d.status_explanation FROM domains d WHERE d.id = ?", (domain_id,))
         if not rows:
             raise NotFound(f"No domain with id {domain_id} in {self.where}.",
                            hint="Run `stackshift domains list` to see your domains.")
-        domain = self._domain(tuple(rows[0])[:-1], [tuple(r) for r in self._read(
+        row = tuple(rows[0])
+        domain = self._domain(row[:-5], [tuple(r) for r in self._read(
             f"SELECT {_RECORD_COLUMNS} FROM records r WHERE r.domain_id = ? ORDER BY r.position", (domain_id,))])
-        generation = self._generation(rows[0][-1], domain)
+        generation = self._generation(row[-5], domain)
+        try:
+            verified_since, regressed_at, last_change_at = (parse_time(v) for v in row[-4:-1])
+        except (ValueError, TypeError):
+            raise StoreError(f"The store {self.path} has a time that is not one for {domain.name}; stackshift will "
+                             "not use it.", hint=_CHANGED_OUTSIDE) from None
+        explanation = row[-1] if isinstance(row[-1], str) else None
         return replace(domain, dkim_key_path=str(key_path(self.keys_dir, domain_id, generation)),
-                       dkim_rotation=self.rotation(domain))
+                       dkim_rotation=self.rotation(domain), verified_since=verified_since, regressed_at=regressed_at,
+                       last_change_at=last_change_at, explanation=explanation[:4000] if explanation else None)
 
     # ------------------------------------------------------------ DKIM key rotation (rotation.py)
 
@@ -947,3 +1005,12 @@ def _rotation(row: Sequence[Any], domain: Domain, path: Path) -> Rotation:
                     timedelta(seconds=overlap_s), bool(publish), started, times[1],
                     timedelta(seconds=wait_s) if wait_s is not None else None, times[2], times[3], times[4], times[5],
                     bool(early))
+
+
+def _empty_history(scope: str) -> History:
+    """A history with nothing in it, for reading where there is no store (nothing is created)."""
+    from stackshift_cli.history import EVENTS_DDL, History
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.executescript(EVENTS_DDL)
+    return History(conn, scope, Path(":memory:"), owns=True)

@@ -196,10 +196,12 @@ def test_show_create_and_delete_look_rows_up_by_index(store, sql, index):
 def test_a_store_of_schema_2_gets_the_index_and_lists_in_the_same_order(store):
     conn = sqlite3.connect(store / DB_NAME)
     with conn:
-        conn.execute("DROP INDEX domains_by_created")  # what schemas 3 to 5 added: a store of schema 2
+        conn.execute("DROP INDEX domains_by_created")  # what schemas 3 to 6 added: a store of schema 2
         conn.execute("DROP TABLE publish_journal")
         conn.execute("DROP TABLE dkim_rotations")
-        conn.execute("ALTER TABLE domains DROP COLUMN key_generation")
+        conn.execute("DROP TABLE events")
+        for column in ("key_generation", "verified_since", "regressed_at", "last_change_at", "status_explanation"):
+            conn.execute(f"ALTER TABLE domains DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
     conn.close()
     clone(store, 3)

@@ -62,7 +62,7 @@ def test_schema_version_is_recorded(local_cli, data_dir):
 
     local_cli("domains", "create", "example.com")
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -176,11 +176,12 @@ def test_a_store_of_schema_1_is_migrated_in_place(local_cli, data_dir):
     assert result.exit_code == 0, result.stderr
     assert [r["met"] for r in result.json()["bulkSenderRequirements"]] == [None] * 4
     with sqlite3.connect(data_dir / "stackshift.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
         assert "requirements" in [row[1] for row in conn.execute("PRAGMA table_info(domains)")]
         assert "domains_by_created" in [row[1] for row in conn.execute("PRAGMA index_list(domains)")]
         assert "publish_journal_by_domain" in [row[1] for row in conn.execute("PRAGMA index_list(publish_journal)")]
         assert "key_generation" in [row[1] for row in conn.execute("PRAGMA table_info(domains)")]
+        assert "events_by_domain" in [row[1] for row in conn.execute("PRAGMA index_list(events)")]
 
 
 @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '{"a": 1}', "[" + '{"requirement": "spf"},' * 3 + "{}]",

@@ -72,6 +72,11 @@ class Memory(Backend):
         self.domains[checked.id] = checked
         return checked
 
+    def history(self):
+        from stackshift_cli.backends.local import _empty_history
+
+        return _empty_history("memory")
+
     def journal(self, *, create=True):
         from stackshift_cli.publish.journal import Journal
 
