@@ -228,12 +228,15 @@ class Ui:
 
     def domain(self, domain: Domain, *, show_key_path: bool = False) -> None:
         """One domain with every field, the bulk-sender requirements DNS shows, and its records (`show`)."""
+        from stackshift_cli.domain import format_time
         from stackshift_cli.requirements import requirements
 
         found = domain.requirements or requirements(domain)
         data = domain.to_json()
         if show_key_path:
             data["dkimPrivateKeyPath"] = domain.dkim_key_path
+        data["verifiedSince"] = format_time(domain.verified_since)
+        data["lastChangeAt"] = format_time(domain.last_change_at)
         data["bulkSenderRequirements"] = [r.to_json() for r in found]
         if self.json:
             self.emit_json(data)
@@ -365,7 +368,11 @@ def domain_fields(domain: Domain, *, show_key_path: bool) -> list[tuple[str, str
         ("createdAt", format_time(domain.created_at) or "-"),
         ("lastCheckedAt", format_time(domain.last_checked_at) or "never"),
         ("dkimSelector", domain.dkim_selector or "-"),
+        ("verifiedSince", format_time(domain.verified_since) or "-"),
+        ("lastChangeAt", format_time(domain.last_change_at) or "-"),
     ]
+    if domain.explanation:
+        fields.append(("explanation", domain.explanation))
     if show_key_path:
         fields.append(("dkimPrivateKeyPath", domain.dkim_key_path or "(kept by the StackShift API)"))
     rotation = domain.dkim_rotation
@@ -572,12 +579,26 @@ def verify_report(ui: Ui, domains: list[Domain], *, many: bool) -> None:
             continue
         title = f"{_escape(domain.name)}: {ui.status_text(domain.status)}"
         ui.console().print(title)
+        if domain.explanation:
+            ui.console().print(_escape(domain.explanation))
         ui._records_table(list(domain.records))
 
 
+def regressions_line(domains: Iterable[Domain]) -> str | None:
+    """verify --all's first word on regressions: the domains that were verified and are not now, by name."""
+    names = sorted(d.name for d in domains if d.regressed_at is not None)
+    if not names:
+        return None
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return f"{len(names)} regression{'s' if len(names) > 1 else ''} (verified before, not now): {shown}."
+
+
 def _report_lines(ui: Ui, domain: Domain) -> None:
-    """A domain in verify's report to a script: `name status id`, then `host type status explanation` per record."""
+    """A domain in verify's report to a script: `name status id`, then `host type status explanation` per record
+    (a domain's own explanation, a regression's, goes to stderr: the lines keep their shape)."""
     ui.line(tsv(domain.name, domain.status, domain.id))
+    if domain.explanation:
+        ui.info(f"{domain.name}: {domain.explanation}")
     for r in domain.records:
         ui.line(tsv(r.host, r.type, r.status, r.explanation or ""))
 

@@ -119,7 +119,7 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
     is reported. `nameservers`: see chosen_nameservers (None: dns.nameservers). `on_result(before, after)` is
     called from the main thread with each stored verdict, after the display (before: the domain as it was just
     before that check). `concurrency`: the most DNS queries (API requests) in flight at once."""
-    from stackshift_cli.output import VerifyDisplay, VerifyStream, verify_report
+    from stackshift_cli.output import VerifyDisplay, VerifyStream, regressions_line, verify_report
     from stackshift_cli.verify import check_settings
     from stackshift_cli.verify.wait import Progress
 
@@ -134,8 +134,13 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
     stream = VerifyStream(ui) if report and target.every and schedule is None and (ui.json or not ui.stdout_tty) \
         else None
     progress = Progress({})
+    regressed: dict[str, Domain] = {}
     with _sigterm_as_interrupt(), VerifyDisplay(ui, waiting=schedule is not None, many=target.every) as display:
         def result(old: Domain | None, new: Domain, progress: Progress) -> None:
+            if new.regressed_at is not None and stream is not None:
+                regressed[new.id] = new  # a streamed report keeps nothing else: for the last word on regressions
+            else:
+                regressed.pop(new.id, None)
             display.result(old, new, progress)
             if stream is not None:
                 stream.result(new)
@@ -164,9 +169,14 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
             raise
     if stream is not None:
         stream.close()
+        if regressed:
+            ui.warn(regressions_line(regressed.values()) or "")
         return VerifyOutcome([], progress.timed_out, progress.stopped_on_failure, code=progress.exit_code())
     results = list(progress.results.values())
     if report:
+        line = regressions_line(results) if target.every else None
+        if line:
+            ui.warn(line)  # first: what broke since it was verified
         verify_report(ui, results, many=target.every)
     return VerifyOutcome(results, progress.timed_out, progress.stopped_on_failure)
 

@@ -421,3 +421,44 @@ def _read_key(path: str, name: str) -> bytes:
     except OSError as exc:
         raise StoreError(f"The DKIM private key of {name} cannot be read at {path}: {exc.strerror or exc}.",
                          hint="Check the file's permissions, or restore it from a backup.") from None
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    ref: RefArgument,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", metavar="D", help="Only events from this long ago (7d, 24h) or this time (2026-11-01T00:00Z).",
+        show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every status change verify saw for the domain and its records, newest last."""
+    from stackshift_cli.cli.watching import show_history
+
+    show_history(get_state(ctx, json_output), ref, since)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    refs: Annotated[Optional[list[str]], typer.Argument(
+        metavar="[NAME|ID]...", help="The domains to watch (default: every one that is not disabled).",
+        show_default=False)] = None,
+    interval: Annotated[str, typer.Option(
+        "--interval", metavar="DURATION", help="Time between the starts of two rounds.")] = "1h",
+    once: Annotated[bool, typer.Option(
+        "--once", help="One round, then exit 0 (all verified), 3 (any failed or regressed) or 4 (any pending).")
+    ] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per change, each line flushed at once.")
+                     ] = False,
+    prometheus: Annotated[Optional[str], typer.Option(
+        "--prometheus", metavar="FILE", help="Rewrite this node_exporter textfile (*.prom) after each round.",
+        show_default=False)] = None,
+    nameserver: Annotated[Optional[list[str]], typer.Option(
+        "--nameserver", metavar="IP[:PORT]", help="Resolver to query (repeatable; default: the system's).")] = None,
+) -> None:
+    """Re-verify domains round after round and print each change once (regressions first of all)."""
+    from stackshift_cli.cli.watching import run_watch
+
+    run_watch(get_state(ctx), refs or [], interval=interval, once=once, jsonl=jsonl, prometheus=prometheus,
+              nameservers=nameserver)
