@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from stackshift_cli.errors import StackshiftError
 from stackshift_cli.statuses import DISABLED, FAILED, PENDING
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ def watch_round(backend: Backend, settings: Settings, ui: Ui, options: WatchOpti
                 ui.warn(f"{domain.name} could not be checked: {getattr(exc, 'message', exc)}")
                 stored.append(domain)
                 continue
-            stored.append(backend.save_check(replace(checked, last_checked_at=at)))
+            try:
+                stored.append(backend.save_check(replace(checked, last_checked_at=at)))
+            except StackshiftError as exc:  # deleted meanwhile, a store locked too long: the next round tries again
+                ui.warn(f"{domain.name}: {exc.message}")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C or SIGTERM: the round in flight is abandoned
     history = backend.history()
