@@ -43,8 +43,12 @@ _stackshift() {
         'domains rotate-dkim:--overlap') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains rotate-dkim:--provider') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         'domains dkim-export:--format'|'domains dkim-export:-f') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains history:--since') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains watch:--interval') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains watch:--prometheus') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
+        'domains watch:--nameserver') [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)); ((i++)) ;;
         ':domains'|':providers'|':config'|':auth'|':completion') path="${path:+$path }$word" ;;
-        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify'|'domains:publish'|'domains:unpublish'|'domains:rotate-dkim'|'domains:dkim-export') path="${path:+$path }$word" ;;
+        'domains:create'|'domains:records'|'domains:list'|'domains:show'|'domains:delete'|'domains:verify'|'domains:publish'|'domains:unpublish'|'domains:rotate-dkim'|'domains:dkim-export'|'domains:history'|'domains:watch') path="${path:+$path }$word" ;;
         'providers:list') path="${path:+$path }$word" ;;
         'config:path'|'config:list'|'config:get'|'config:set'|'config:unset') path="${path:+$path }$word" ;;
         'auth:login'|'auth:status'|'auth:logout') path="${path:+$path }$word" ;;
@@ -81,6 +85,10 @@ _stackshift() {
         'domains rotate-dkim:--overlap') :; return ;;
         'domains rotate-dkim:--provider') :; return ;;
         'domains dkim-export:--format'|'domains dkim-export:-f') COMPREPLY=($(compgen -W 'opendkim rspamd pem' -- "$cur")); return ;;
+        'domains history:--since') :; return ;;
+        'domains watch:--interval') :; return ;;
+        'domains watch:--prometheus') :; return ;;
+        'domains watch:--nameserver') :; return ;;
     esac
     if [[ $cur == -* ]]; then
         case "$path" in
@@ -96,6 +104,8 @@ _stackshift() {
         'domains unpublish') COMPREPLY=($(compgen -W '--dry-run --yes -y --json --help -h' -- "$cur")) ;;
         'domains rotate-dkim') COMPREPLY=($(compgen -W '--selector --key-size --overlap --publish --provider --now --abort --new --json --help -h' -- "$cur")) ;;
         'domains dkim-export') COMPREPLY=($(compgen -W '--format -f --reveal --json --help -h' -- "$cur")) ;;
+        'domains history') COMPREPLY=($(compgen -W '--since --json --help -h' -- "$cur")) ;;
+        'domains watch') COMPREPLY=($(compgen -W '--interval --once --jsonl --prometheus --nameserver --help -h' -- "$cur")) ;;
         'providers') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
         'providers list') COMPREPLY=($(compgen -W '--json --help -h' -- "$cur")) ;;
         'config') COMPREPLY=($(compgen -W '--help -h' -- "$cur")) ;;
@@ -114,7 +124,7 @@ _stackshift() {
     fi
     case "$path:$nargs" in
         ':'*) COMPREPLY=($(compgen -W 'domains providers config auth completion' -- "$cur")) ;;
-        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify publish unpublish rotate-dkim dkim-export' -- "$cur")) ;;
+        'domains:'*) COMPREPLY=($(compgen -W 'create records list show delete verify publish unpublish rotate-dkim dkim-export history watch' -- "$cur")) ;;
         'domains create:0') : ;;
         'domains records:0') _stackshift_dynamic domains ;;
         'domains show:0') _stackshift_dynamic domains ;;
@@ -124,12 +134,14 @@ _stackshift() {
         'domains unpublish:0') _stackshift_dynamic domains ;;
         'domains rotate-dkim:0') _stackshift_dynamic domains ;;
         'domains dkim-export:0') _stackshift_dynamic domains ;;
+        'domains history:0') _stackshift_dynamic domains ;;
+        'domains watch:0') : ;;
         'providers:'*) COMPREPLY=($(compgen -W 'list' -- "$cur")) ;;
         'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
-        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
-        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
+        'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window verify.regression_window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
+        'config set:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window verify.regression_window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
         'config set:1') : ;;
-        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
+        'config unset:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window verify.regression_window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;
         'auth:'*) COMPREPLY=($(compgen -W 'login status logout' -- "$cur")) ;;
         'completion:0') COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")) ;;
     esac

@@ -87,7 +87,8 @@ def test_domain_ids_complete_once_dom_is_typed(complete, store):
 
 def test_subcommands_and_options_complete(complete):
     assert set(complete("stackshift domains ")) == {"create", "records", "list", "show", "verify", "publish",
-                                                                "unpublish", "delete", "rotate-dkim", "dkim-export"}
+                                                                "unpublish", "delete", "rotate-dkim", "dkim-export",
+                                                                "history", "watch"}
     assert "--wait" in complete("stackshift domains verify --w")
 
 
