@@ -135,7 +135,7 @@ _stackshift() {
         'domains rotate-dkim:0') _stackshift_dynamic domains ;;
         'domains dkim-export:0') _stackshift_dynamic domains ;;
         'domains history:0') _stackshift_dynamic domains ;;
-        'domains watch:0') : ;;
+        'domains watch:0') _stackshift_dynamic domains ;;
         'providers:'*) COMPREPLY=($(compgen -W 'list' -- "$cur")) ;;
         'config:'*) COMPREPLY=($(compgen -W 'path list get set unset' -- "$cur")) ;;
         'config get:0') COMPREPLY=($(compgen -W 'backend api.url api.key api.timeout api.max_response_bytes dns.nameservers dns.timeout dns.authoritative_port verify.window verify.regression_window sending.spf_include sending.dkim_selector sending.dmarc_policy sending.dmarc_rua sending.return_path_host sending.return_path_target sending.inbound_host sending.inbound_target sending.inbound_priority publish.provider publish.ttl publish.timeout publish.rfc2136.server publish.rfc2136.port publish.rfc2136.key_name publish.rfc2136.key_secret publish.rfc2136.key_algorithm' -- "$cur")) ;;

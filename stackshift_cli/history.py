@@ -229,10 +229,14 @@ class History:
         if since is not None:
             where.append("at >= ?")
             params.append(format_time(since))
-        rows = self.conn.execute(
-            "SELECT id, at, domain_id, domain_name, old_status, new_status, explanation, purpose, host, type FROM "
-            f"(SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
-            (*params, limit)).fetchall()
+        columns = "id, at, domain_id, domain_name, old_status, new_status, explanation, purpose, host, type"
+        if after_id and domain_id is None and since is None:  # what watch asks after each check: the new rows
+            rows = self.conn.execute(f"SELECT {columns} FROM events WHERE id > ? AND scope = ? ORDER BY id LIMIT ?",
+                                     (after_id, self.scope, limit)).fetchall()
+        else:
+            rows = self.conn.execute(
+                f"SELECT {columns} FROM (SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC "
+                "LIMIT ?) ORDER BY at, id", (*params, limit)).fetchall()
         return [event for row in rows if (event := _event(row)) is not None]
 
     def last_id(self) -> int:

@@ -429,6 +429,11 @@ def _json_safe(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def json_line(data: Any) -> str:
+    """One line of JSON, escaped as json_text escapes (JSON Lines for log shippers)."""
+    return _json_safe(compact_json(data))
+
+
 def compact_json(data: Any) -> str:
     """`json.dumps(data, ensure_ascii=False)` with one encoder made once: a listing encodes an object per domain."""
     global _COMPACT

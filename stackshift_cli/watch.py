@@ -9,7 +9,6 @@ domain's status stayed gives a line of its own. With --prometheus the textfile i
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -73,7 +72,7 @@ def watch_round(backend: Backend, settings: Settings, ui: Ui, options: WatchOpti
     """One round: check the watched domains, store the verdicts (at `at`), print the changes; the domains stored."""
     from concurrent.futures import ThreadPoolExecutor
 
-    targets = _targets(backend, options.refs)
+    targets = _targets(backend, ui, options.refs)
     history = backend.history()
     try:
         mark = history.last_id()
@@ -94,27 +93,39 @@ def watch_round(backend: Backend, settings: Settings, ui: Ui, options: WatchOpti
                 stored.append(backend.save_check(replace(checked, last_checked_at=at)))
             except StackshiftError as exc:  # deleted meanwhile, a store locked too long: the next round tries again
                 ui.warn(f"{domain.name}: {exc.message}")
+                continue
+            mark = _print_new(backend, ui, mark, jsonl=options.jsonl)  # as stored: a round cut short loses no line
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C or SIGTERM: the round in flight is abandoned
+    return stored
+
+
+def _print_new(backend: Backend, ui: Ui, mark: int, *, jsonl: bool) -> int:
+    """Print the events stored after `mark`; the new mark."""
     history = backend.history()
     try:
         events = history.events(after_id=mark)
     finally:
         history.close()
-    print_events(ui, events, jsonl=options.jsonl)
-    return stored
+    print_events(ui, events, jsonl=jsonl)
+    return max([mark, *(e.id or 0 for e in events)])
 
 
-def _targets(backend: Backend, refs: Sequence[str]) -> list[Domain]:
-    if refs:
-        return [backend.get(ref) for ref in dict.fromkeys(refs)]
-    return [d for d in backend.list() if d.status != DISABLED]
+def _targets(backend: Backend, ui: Ui, refs: Sequence[str]) -> list[Domain]:
+    """The domains named (a disabled one is left out, with a warning), else every one that is not disabled."""
+    if not refs:
+        return [d for d in backend.list() if d.status != DISABLED]
+    named = [backend.get(ref) for ref in dict.fromkeys(refs)]
+    for domain in named:
+        if domain.status == DISABLED:
+            ui.warn(f"{domain.name} is disabled: it is not watched.")
+    return [d for d in named if d.status != DISABLED]
 
 
 def print_events(ui: Ui, events: Sequence[Event], *, jsonl: bool) -> None:
     """One line per change: a domain-level event carries the record changes of the same check; record changes of a
     domain whose status did not change are lines of their own. Each line is flushed at once (log shippers)."""
-    from stackshift_cli.output import tsv
+    from stackshift_cli.output import json_line, tsv
 
     groups: dict[tuple[str, datetime], list[Event]] = {}
     for event in events:
@@ -127,7 +138,7 @@ def print_events(ui: Ui, events: Sequence[Event], *, jsonl: bool) -> None:
                 data = event.to_json()
                 if records:
                     data["records"] = [r.to_json() for r in records]
-                ui.line(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+                ui.line(json_line(data))
             else:
                 what = "-" if event.is_domain else f"{event.purpose or ''} {event.type} {event.host}"
                 ui.line(tsv(event.to_json()["at"], event.domain, event.kind, what, event.old_status or "-",

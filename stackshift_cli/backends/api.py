@@ -99,7 +99,25 @@ class ApiBackend(Backend):
         return [d for d in domains if d.status == status] if status else domains
 
     def get(self, ref: str) -> Domain:
-        return resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where=self.where)
+        """The domain as the API describes it, with what stackshift's history knows of it (verifiedSince,
+        lastChangeAt: history.db, read only when it exists)."""
+        from dataclasses import replace
+
+        from stackshift_cli.config import data_dir
+        from stackshift_cli.history import HISTORY_FILE
+
+        domain = resolve_ref(ref, by_id=self._get_by_id, by_name=self._find_by_name, where=self.where)
+        if not (data_dir() / HISTORY_FILE).exists():
+            return domain
+        history = self.history()
+        try:
+            state = history.state(domain.id)
+        finally:
+            history.close()
+        if state is None:
+            return domain
+        return replace(domain, verified_since=state.verified_since if domain.status == "verified" else None,
+                       last_change_at=state.last_change_at, regressed_at=state.regressed_at)
 
     def delete(self, ref: str) -> Domain:
         domain = self.get(ref)
@@ -117,6 +135,7 @@ class ApiBackend(Backend):
         """The API stored the verdict when it checked; what changed since the last check goes to the history
         (history.db in the data directory). The API's status stands: the regression facts are only recorded."""
         from dataclasses import replace
+        from datetime import timedelta
 
         from stackshift_cli.domain import utcnow
         from stackshift_cli.history import changes, settle, with_changes
@@ -125,7 +144,8 @@ class ApiBackend(Backend):
         try:
             before = history.state(checked.id)
             at = checked.last_checked_at or utcnow()
-            settled = replace(settle(checked, before, now=at), status=checked.status, explanation=None)
+            window = timedelta(seconds=self.settings.duration("verify.regression_window"))
+            settled = replace(settle(checked, before, now=at, window=window), status=checked.status, explanation=None)
             events = changes(before, settled, at)
             settled = with_changes(settled, events)
             history.conn.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,5 @@
-"""`stackshift domains …`: create, records, list, show, verify, publish, unpublish, delete, rotate-dkim, dkim-export."""
+"""`stackshift domains …`: create, records, list, show, verify, publish, unpublish, delete, rotate-dkim, dkim-export,
+history, watch."""
 
 from __future__ import annotations
 
@@ -442,12 +443,13 @@ def history(
 def watch(
     ctx: typer.Context,
     refs: Annotated[Optional[list[str]], typer.Argument(
-        metavar="[NAME|ID]...", help="The domains to watch (default: every one that is not disabled).",
+        metavar="NAME|ID", help="The domains to watch (default: every one that is not disabled).",
         show_default=False)] = None,
     interval: Annotated[str, typer.Option(
         "--interval", metavar="DURATION", help="Time between the starts of two rounds.")] = "1h",
     once: Annotated[bool, typer.Option(
-        "--once", help="One round, then exit 0 (all verified), 3 (any failed or regressed) or 4 (any pending).")
+        "--once", help="One round, then exit 0 (all verified), 3 (any failed, a regression past its window "
+                       "included) or 4 (any pending).")
     ] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per change, each line flushed at once.")
                      ] = False,
@@ -457,7 +459,7 @@ def watch(
     nameserver: Annotated[Optional[list[str]], typer.Option(
         "--nameserver", metavar="IP[:PORT]", help="Resolver to query (repeatable; default: the system's).")] = None,
 ) -> None:
-    """Re-verify domains round after round and print each change once (regressions first of all)."""
+    """Re-verify domains round after round and print each change once, as it is stored."""
     from stackshift_cli.cli.watching import run_watch
 
     run_watch(get_state(ctx), refs or [], interval=interval, once=once, jsonl=jsonl, prometheus=prometheus,

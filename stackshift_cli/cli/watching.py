@@ -39,6 +39,8 @@ def show_history(state: State, ref: str, since: str | None) -> None:
     from stackshift_cli.output import tsv
 
     ui = state.ui
+    if since is not None and not since.strip():
+        raise UsageError("--since is empty.", hint="Use a duration such as 7d or 24h, or a time.")
     backend = state.backend()
     domain = backend.get(ref)
     history = backend.history()

@@ -21,7 +21,7 @@ EXIT_MEANINGS = {
             "credentials (a TSIG key, a token) or the update.",
     "PUBLISH_CONFLICT": "\\fBpublish\\fR: the plan has conflicts; nothing was written.",
     "INTERRUPTED": "Interrupted (Ctrl-C).",
-    "TERMINATED": "Terminated (SIGTERM) during verify: what was already checked is stored and printed.",
+    "TERMINATED": "Terminated (SIGTERM) during verify or watch: what was already checked is stored and printed.",
 }
 
 # Variables read outside config.KEYS and the global options.

@@ -112,3 +112,27 @@ def test_watch_once_on_the_api_backend_polls_its_verify_and_keeps_history(api_se
     assert (isolated_env / "data" / "history.db").exists()
     again = cli("domains", "watch", "--once", "--jsonl")
     assert again.exit_code == 4 and again.stdout == ""  # nothing changed since
+
+
+def test_show_on_the_api_backend_gives_what_the_history_knows(api_server, config_dir, isolated_env):
+    cli = Cli(api_server.env())
+    assert cli("domains", "create", "example.com").exit_code == 0
+    before = json.loads(cli("domains", "show", "example.com", "--json").stdout)
+    assert before["lastChangeAt"] is None  # never checked by stackshift: no history yet
+    assert cli("domains", "verify", "example.com").exit_code == 4
+    shown = json.loads(cli("domains", "show", "example.com", "--json").stdout)
+    assert shown["lastChangeAt"] is not None and shown["verifiedSince"] is None
+
+
+def test_watch_jsonl_escapes_what_a_terminal_would_obey(tmp_path):
+    from datetime import datetime, timezone
+
+    from stackshift_cli.history import Event
+    from stackshift_cli.watch import print_events
+
+    out = io.StringIO()
+    event = Event(datetime(2026, 11, 1, tzinfo=timezone.utc), "dom_0123456789abcdef", "example.com", "verified",
+                  "pending", "now \x9b31m and \u202e reversed")
+    print_events(Ui(stdout=out, color=False), [event], jsonl=True)
+    line = out.getvalue().strip()
+    assert "\x9b" not in line and "\u202e" not in line and json.loads(line)["explanation"].startswith("now \x9b")
