@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -380,19 +381,40 @@ def test_a_parent_that_is_a_file(tmp_path):
     assert os.listdir(tmp_path) == ["file"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any directory")
+@pytest.mark.parametrize("code, words", [
+    (errno.EACCES, "may not create files"), (errno.EPERM, "may not create files"),
+    (errno.EROFS, "read-only file system"), (errno.ENOSPC, "no space is left"), (errno.ENOENT, "does not exist"),
+    (errno.EIO, "Input/output error"),
+])
+def test_each_write_failure_says_what_to_do(code, words):
+    from stackshift_cli.metrics import _write_error
+
+    message = _write_error(Path("/var/lib/x/stackshift.prom"), OSError(code, os.strerror(code)))
+    assert words in message and "/var/lib/x/stackshift.prom" in message and "\n" not in message
+
+
 def test_a_directory_this_user_may_not_write(tmp_path):
+    """Root may write in any directory, so as root the directory is a read-only mount instead of a mode."""
+    import subprocess
+
     directory = tmp_path / "locked"
     directory.mkdir()
-    directory.chmod(0o555)
+    as_root = os.geteuid() == 0
+    if as_root:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(directory)], check=True)
+    else:
+        directory.chmod(0o555)
     try:
         with pytest.raises(StackshiftError) as caught:
             write_textfile(directory / "stackshift.prom", "")
+        assert os.listdir(directory) == []
     finally:
-        directory.chmod(0o755)
+        if as_root:
+            subprocess.run(["umount", str(directory)], check=True)
+        else:
+            directory.chmod(0o755)
     assert "\n" not in caught.value.message and str(directory / "stackshift.prom") in caught.value.message
-    assert "writable" in caught.value.message
-    assert os.listdir(directory) == []
+    assert ("read-only" if as_root else "may not create files") in caught.value.message
 
 
 @pytest.mark.parametrize("name", ["stackshift.txt", "stackshift.prom.tmp", "stackshift", "stackshift.PROM"])
