@@ -539,6 +539,7 @@ class LocalBackend(Backend):
             before = self._before(conn, checked)
             if before is None:
                 raise NotFound(f"{checked.name} was deleted while it was being checked.")
+            checked = self._status_follows_signing_key(conn, checked, at)
             settled = settle(checked, before, now=at, window=self._regression_window())
             events = changes(before, settled, at)
             settled = with_changes(settled, events)
@@ -570,6 +571,24 @@ class LocalBackend(Backend):
         records = {(p, n, t): s for p, n, t, s in conn.execute(
             "SELECT purpose, name, type, status FROM records WHERE domain_id = ?", (domain.id,))}
         return Before(str(row[0]), times[0], times[1], times[2], records)
+
+    def _status_follows_signing_key(self, conn: sqlite3.Connection, checked: Domain, at: datetime) -> Domain:
+        """While a key rotation is staged (or ready), its new record is required to move the rotation on, but the
+        domain's mail still authenticates with the key that signs: the domain's status is the aggregate of the other
+        records (so starting a rotation is no regression, and a stalled one never fails a working domain)."""
+        from dataclasses import replace
+
+        from stackshift_cli.domain import DISABLED, aggregate_status
+        from stackshift_cli.rotation import READY, STAGED
+
+        row = conn.execute(f"SELECT phase, new_selector FROM dkim_rotations WHERE id = {_CURRENT_ROTATION}",
+                           (checked.id,)).fetchone()
+        if row is None or row[0] not in (STAGED, READY) or checked.status == DISABLED:
+            return checked
+        staged = f"{row[1]}._domainkey.{checked.name}"
+        others = [r for r in checked.records if r.name != staged]
+        window = timedelta(seconds=self.settings.duration("verify.window"))
+        return replace(checked, status=aggregate_status(others, checked.created_at or at, at, window))
 
     def _regression_window(self) -> timedelta:
         from datetime import timedelta

@@ -44,3 +44,22 @@ def axfr(lab, zone: str) -> set[str]:
             for rdata in rdataset:
                 lines.add(f"{name} {rdataset.ttl} {rdataset.rdtype.name} {rdata.to_text()}")
     return lines
+
+
+@pytest.fixture
+def published(dnslab, zone, cli, monkeypatch):
+    """A domain at the apex of a fresh TSIG zone, created, published (rfc2136) and verified; the local store and
+    settings that query the lab, as (backend, settings)."""
+    from stackshift_cli.backends.local import LocalBackend
+    from stackshift_cli.config import Settings
+
+    for key, value in lab_env(dnslab).items():
+        monkeypatch.setenv(key, value)
+    assert cli("domains", "create", zone).exit_code == 0
+    assert cli("domains", "publish", zone, "--provider", "rfc2136", "--yes").exit_code == 0
+    assert cli("domains", "verify", zone).exit_code == 0
+    settings = Settings("default", overrides={"dns.nameservers": [dnslab.resolver], "dns.timeout": DNS_TIMEOUT,
+                                              "dns.authoritative_port": dnslab.port})
+    backend = LocalBackend(settings)
+    yield backend, settings
+    backend.close()

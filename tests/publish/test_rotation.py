@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from stackshift_cli import rotation_service as service
-from stackshift_cli.config import Settings
 from stackshift_cli.domain import utcnow
 from tests.dkim_lab import message, sign, verify
 from tests.helpers import Cli, stackshift_command
@@ -27,25 +26,24 @@ OVERLAP = timedelta(days=7)
 
 
 @pytest.fixture
-def lab(dnslab, zone, cli, monkeypatch):
-    """A domain at the apex of a fresh TSIG zone, created and published; the local store, and settings on the lab."""
-    for key, value in lab_env(dnslab).items():
-        monkeypatch.setenv(key, value)
-    assert cli("domains", "create", zone).exit_code == 0
-    assert cli("domains", "publish", zone, "--provider", "rfc2136", "--yes").exit_code == 0
-    from stackshift_cli.backends.local import LocalBackend
-
-    settings = Settings("default", overrides={"dns.nameservers": [dnslab.resolver], "dns.timeout": "1s",
-                                              "dns.authoritative_port": dnslab.port})
-    backend = LocalBackend(settings)
-    yield backend, settings
-    backend.close()
+def lab(published):
+    return published
 
 
 def signed_by_signing_key(domain) -> bytes:
     """A message signed as the domain signs now: its dkimSelector, with the key file that goes with it."""
     return sign(message(domain.name), domain=domain.name, selector=domain.dkim_selector,
                 key_pem=Path(domain.dkim_key_path).read_bytes())
+
+
+def active_rotation(backend, settings, zone, cli):
+    """A rotation to s2, published and moved on until s2 signs."""
+    domain = service.start(backend, settings, backend.get(zone), selector="s2", key_size=2048, overlap=OVERLAP,
+                           publish=False, now=utcnow())
+    assert cli("domains", "publish", zone, "--yes").exit_code == 0
+    domain, _ = advance(backend, settings, domain, utcnow())
+    domain, _ = advance(backend, settings, domain, utcnow() + WAIT)
+    return domain
 
 
 def advance(backend, settings, domain, at, **options):
@@ -129,11 +127,7 @@ def test_abort_of_a_published_rotation_removes_its_record_from_dns(lab, dnslab, 
 
 def test_abort_after_active_is_refused(lab, zone, cli):
     backend, settings = lab
-    domain = service.start(backend, settings, backend.get(zone), selector="s2", key_size=2048, overlap=OVERLAP,
-                           publish=False, now=utcnow())
-    assert cli("domains", "publish", zone, "--yes").exit_code == 0
-    domain, _ = advance(backend, settings, domain, utcnow())
-    domain, _ = advance(backend, settings, domain, utcnow() + WAIT)
+    domain = active_rotation(backend, settings, zone, cli)
     assert domain.dkim_rotation.phase == "active"
     refused = cli("domains", "rotate-dkim", zone, "--abort")
     assert refused.exit_code == 2 and "can no longer be aborted" in refused.stderr
@@ -141,11 +135,7 @@ def test_abort_after_active_is_refused(lab, zone, cli):
 
 def test_now_skips_the_overlap_and_warns_what_it_costs(lab, zone, cli):
     backend, settings = lab
-    domain = service.start(backend, settings, backend.get(zone), selector="s2", key_size=2048, overlap=OVERLAP,
-                           publish=False, now=utcnow())
-    assert cli("domains", "publish", zone, "--yes").exit_code == 0
-    domain, _ = advance(backend, settings, domain, utcnow())
-    domain, _ = advance(backend, settings, domain, utcnow() + WAIT)
+    active_rotation(backend, settings, zone, cli)
     result = cli("domains", "rotate-dkim", zone, "--now")
     assert result.exit_code == 0, result.stderr
     assert "fails DKIM" in result.stderr
@@ -246,3 +236,14 @@ def test_a_finished_rotation_stays_until_new_starts_another_and_abort_brings_it_
     shown = json.loads(cli("domains", "show", zone, "--json").stdout)
     assert shown["dkimRotation"]["phase"] == "done" and shown["dkimRotation"]["newSelector"] == "s2"
     assert shown["dkimSelector"] == "s2"
+
+
+def test_starting_a_rotation_is_no_regression_the_status_follows_the_signing_key(lab, zone, cli):
+    started = cli("domains", "rotate-dkim", zone, "--json")
+    assert started.exit_code == 0, started.stderr
+    shown = json.loads(cli("domains", "show", zone, "--json").stdout)
+    staged = next(r for r in shown["records"] if r["name"].startswith("stackshift-"))
+    assert staged["required"] is True and staged["status"] == "missing"  # required to move the rotation on
+    assert shown["status"] == "verified" and "explanation" not in shown
+    history = json.loads(cli("domains", "history", zone, "--json").stdout)
+    assert not [e for e in history if e["event"] == "regression"]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from stackshift_cli.config import Settings
 from stackshift_cli.domain import utcnow
 from stackshift_cli.output import Ui
 from stackshift_cli.watch import WatchOptions, watch
@@ -21,19 +20,8 @@ WINDOW = timedelta(hours=72)
 
 
 @pytest.fixture
-def watched(dnslab, zone, cli, monkeypatch):
-    for key, value in lab_env(dnslab).items():
-        monkeypatch.setenv(key, value)
-    assert cli("domains", "create", zone).exit_code == 0
-    assert cli("domains", "publish", zone, "--provider", "rfc2136", "--yes").exit_code == 0
-    assert cli("domains", "verify", zone).exit_code == 0
-    from stackshift_cli.backends.local import LocalBackend
-
-    settings = Settings("default", overrides={"dns.nameservers": [dnslab.resolver], "dns.timeout": "1s",
-                                              "dns.authoritative_port": dnslab.port})
-    backend = LocalBackend(settings)
-    yield backend, settings
-    backend.close()
+def watched(published):
+    return published
 
 
 def run_once(backend, settings, at, **options) -> tuple[int, list[dict]]:
