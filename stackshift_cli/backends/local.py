@@ -573,20 +573,21 @@ class LocalBackend(Backend):
         return Before(str(row[0]), times[0], times[1], times[2], records)
 
     def _status_follows_signing_key(self, conn: sqlite3.Connection, checked: Domain, at: datetime) -> Domain:
-        """While a key rotation is staged (or ready), its new record is required to move the rotation on, but the
-        domain's mail still authenticates with the key that signs: the domain's status is the aggregate of the other
-        records (so starting a rotation is no regression, and a stalled one never fails a working domain)."""
+        """While a key rotation waits for a record (the new one, staged or ready; the old one's revocation, revoked),
+        that record is required to move the rotation on, but the domain's mail authenticates with the key that
+        signs: the domain's status is the aggregate of the other records (so a rotation is no regression, and a
+        stalled one never fails a working domain)."""
         from dataclasses import replace
 
         from stackshift_cli.domain import DISABLED, aggregate_status
-        from stackshift_cli.rotation import READY, STAGED
+        from stackshift_cli.rotation import READY, REVOKED, STAGED
 
-        row = conn.execute(f"SELECT phase, new_selector FROM dkim_rotations WHERE id = {_CURRENT_ROTATION}",
-                           (checked.id,)).fetchone()
-        if row is None or row[0] not in (STAGED, READY) or checked.status == DISABLED:
+        row = conn.execute(f"SELECT phase, new_selector, old_selector FROM dkim_rotations WHERE id = "
+                           f"{_CURRENT_ROTATION}", (checked.id,)).fetchone()
+        if row is None or row[0] not in (STAGED, READY, REVOKED) or checked.status == DISABLED:
             return checked
-        staged = f"{row[1]}._domainkey.{checked.name}"
-        others = [r for r in checked.records if r.name != staged]
+        waiting = f"{row[2] if row[0] == REVOKED else row[1]}._domainkey.{checked.name}"  # the record it waits for
+        others = [r for r in checked.records if r.name != waiting]
         window = timedelta(seconds=self.settings.duration("verify.window"))
         return replace(checked, status=aggregate_status(others, checked.created_at or at, at, window))
 

@@ -80,6 +80,8 @@ def test_every_message_verifies_at_every_phase_and_the_old_key_only_until_revoke
     old = next(r for r in domain.records if r.name == f"stackshift._domainkey.{zone}")
     assert old.value == "v=DKIM1; p=" and old.required
     assert verify(old_mail, dnslab)  # the revocation is not published yet
+    checked = cli("domains", "verify", zone, "--json")
+    assert json.loads(checked.stdout)["status"] == "verified"  # waiting for the revocation is no regression
     result = cli("domains", "publish", zone, "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert [c["action"] for c in json.loads(result.stdout)["changes"] if c["action"] != "keep"] == ["update"]
