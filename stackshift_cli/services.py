@@ -135,7 +135,7 @@ def verify_domains(backend: Backend, settings: Settings, ui: Ui, target: Target,
         else None
     progress = Progress({})
     regressed: dict[str, Domain] = {}
-    with _sigterm_as_interrupt(), VerifyDisplay(ui, waiting=schedule is not None, many=target.every) as display:
+    with sigterm_as_interrupt(), VerifyDisplay(ui, waiting=schedule is not None, many=target.every) as display:
         def result(old: Domain | None, new: Domain, progress: Progress) -> None:
             if new.regressed_at is not None and stream is not None:
                 regressed[new.id] = new  # a streamed report keeps nothing else: for the last word on regressions
@@ -328,7 +328,7 @@ def _report_skipped(ui: Ui, domain: Domain) -> None:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM stops a run the way Ctrl-C does (raising errors.Terminated, a KeyboardInterrupt): what was checked is
     stored and printed. Only the main thread can take signals; elsewhere (an embedding program) nothing changes."""
     import signal

@@ -66,7 +66,7 @@ def run_watch(state: State, refs: Sequence[str], *, interval: str, once: bool, j
     from pathlib import Path
 
     from stackshift_cli.config import parse_duration
-    from stackshift_cli.services import _sigterm_as_interrupt, chosen_nameservers
+    from stackshift_cli.services import sigterm_as_interrupt, chosen_nameservers
     from stackshift_cli.watch import WatchOptions, watch
 
     interval_s = parse_duration(interval)
@@ -80,7 +80,7 @@ def run_watch(state: State, refs: Sequence[str], *, interval: str, once: bool, j
     state.settings.duration("verify.regression_window")
     options = WatchOptions(refs=list(refs), interval=interval_s, once=once, jsonl=jsonl, prometheus=path,
                            nameservers=chosen_nameservers(state.settings, nameservers))
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         code = watch(state.backend(), state.settings, state.ui, options)
     if code:
         raise typer.Exit(code)
