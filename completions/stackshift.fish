@@ -55,7 +55,7 @@ function __stackshift_dynamic --argument-names kind
 end
 
 complete -c stackshift -f  # never file names
-complete -c stackshift -n "__stackshift_at ':*'" -a 'domains' -d 'Create sender domains, print their DNS records, verify them.'
+complete -c stackshift -n "__stackshift_at ':*'" -a 'domains' -d 'Create sender domains, publish and verify their DNS records, rotate their DKIM keys, watch them.'
 complete -c stackshift -n "__stackshift_at ':*'" -a 'providers' -d 'DNS providers that `domains publish` writes records through.'
 complete -c stackshift -n "__stackshift_at ':*'" -a 'config' -d 'Read and change settings (per profile: --profile or STACKSHIFT_PROFILE).'
 complete -c stackshift -n "__stackshift_at ':*'" -a 'auth' -d 'Store, show or remove the StackShift API key of a profile.'

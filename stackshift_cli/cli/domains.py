@@ -34,7 +34,8 @@ TimeoutOption = Annotated[str, typer.Option("--timeout", metavar="DURATION", hel
 IntervalOption = Annotated[str, typer.Option(
     "--interval", metavar="DURATION", help="First delay between checks with --wait (backs off to 60s).")]
 
-app = typer.Typer(help="Create sender domains, print their DNS records, verify them.", no_args_is_help=True)
+app = typer.Typer(help="Create sender domains, publish and verify their DNS records, rotate their DKIM keys, watch "
+                       "them.", no_args_is_help=True)
 
 
 @app.command()

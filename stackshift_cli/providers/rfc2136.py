@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_TXT_STRING = 255  # octets in one character-string (RFC 1035 3.3)
 _PREREQUISITE_RCODES = ("NXRRSET", "YXRRSET", "NXDOMAIN", "YXDOMAIN")
+_SERVER_HINT = ("Updates go to the zone's primary (its SOA MNAME) unless publish.rfc2136.server (or "
+                "STACKSHIFT_RFC2136_SERVER, with _PORT) names it: check that it is the primary and answers.")
 _TSIG_HINT = ("Check publish.rfc2136.key_name, key_secret and key_algorithm (or STACKSHIFT_RFC2136_KEY_NAME, "
               "_KEY_SECRET, _KEY_ALGORITHM) against the server's key.")
 
@@ -93,10 +95,11 @@ class Rfc2136(Publisher):
                 try:
                     response = ask(self.address, self.port, name, rtype, self.timeout, recursion=False, tcp=True)
                 except DnsLookupError as exc:
-                    raise ProviderError(f"Cannot read {visible(name)} from {self.where}: {exc.message}.") from None
+                    raise ProviderError(f"Cannot read {visible(name)} from {self.where}: {exc.message}.",
+                                        hint=_SERVER_HINT) from None
                 if not response.flags & dns.flags.AA:
                     raise ProviderError(f"{self.where} is not authoritative for {self.zone}: it cannot take its "
-                                        "updates.", hint="Set publish.rfc2136.server to the zone's primary.")
+                                        "updates.", hint=_SERVER_HINT)
                 for rrset in response.answer:
                     if text(rrset.name) != name or dns.rdatatype.to_text(rrset.rdtype) not in READ_TYPES:
                         continue

@@ -341,3 +341,28 @@ def test_on_the_api_backend_the_journal_is_a_private_file_and_unpublish_undoes(d
     undo = cli("domains", "unpublish", domain, "--yes")
     assert undo.exit_code == 0, undo.stderr
     assert dnslab.rdatas(domain, "TXT") == [] and dnslab.rdatas(f"bounces.{domain}", "CNAME") == []
+
+
+def test_a_server_that_is_not_authoritative_is_refused_before_any_write(cli, dnslab, zone):
+    domain = f"mail.{zone}"
+    created(cli, domain)
+    # the lab's root server answers, but with a referral: it is not the zone's primary
+    result = cli("domains", "publish", domain, "--provider", "rfc2136", "--yes",
+                 env={"STACKSHIFT_RFC2136_SERVER": dnslab.root_addr})
+    assert result.exit_code == 1 and "not authoritative for" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2 and "SOA MNAME" in result.stderr  # one line, and the hint
+    resolver, port = dnslab.resolver.split(":")  # a resolver refuses to answer without recursion
+    refused = cli("domains", "publish", domain, "--provider", "rfc2136", "--yes",
+                  env={"STACKSHIFT_RFC2136_SERVER": resolver, "STACKSHIFT_RFC2136_PORT": port})
+    assert refused.exit_code == 1 and "REFUSED" in refused.stderr and "SOA MNAME" in refused.stderr
+    assert dnslab.rdatas(domain, "TXT") == []
+
+
+def test_a_silent_server_is_a_timeout_naming_it(cli, dnslab, zone):
+    domain = f"mail.{zone}"
+    created(cli, domain)
+    assert cli("config", "set", "publish.timeout", "1s").exit_code == 0
+    result = cli("domains", "publish", domain, "--provider", "rfc2136", "--yes",
+                 env={"STACKSHIFT_RFC2136_SERVER": dnslab.blackhole_addr})
+    assert result.exit_code == 1 and "did not answer within 1s" in result.stderr
+    assert dnslab.blackhole_addr in result.stderr
