@@ -503,6 +503,7 @@ class LocalBackend(Backend):
         paths = [key_path(self.keys_dir, domain.id, g) for g in sorted(generations)]
         with self._write() as conn:
             conn.execute("DELETE FROM domains WHERE id = ?", (domain.id,))
+            conn.execute("DELETE FROM events WHERE scope = 'local' AND domain_id = ?", (domain.id,))
         try:
             for path in paths:
                 path.unlink(missing_ok=True)

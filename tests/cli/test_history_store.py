@@ -236,3 +236,19 @@ def test_rows_stackshift_would_not_write_are_left_out(local_cli, store):
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "x" * 65 not in result.stdout
     assert [line.split("\t")[-1] for line in result.stdout.splitlines()[before:]] == ["good 1", "good 2"]
+
+
+def test_deleting_a_domain_deletes_its_history(isolated_env):
+    import sqlite3
+
+    from tests.helpers import Cli
+
+    cli = Cli({"STACKSHIFT_BACKEND": "local"})
+    assert cli("domains", "create", "gone.example").exit_code == 0
+    assert cli("domains", "verify", "gone.example").exit_code in (3, 4)  # no DNS here: the check records events
+    store = isolated_env / "data" / "stackshift.db"
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] > 0
+    assert cli("domains", "delete", "gone.example", "--yes").exit_code == 0
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
