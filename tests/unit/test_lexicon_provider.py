@@ -202,7 +202,6 @@ def test_an_option_of_a_key_the_config_does_not_know_is_unset():
 
 
 def test_a_provider_module_that_cannot_be_imported_names_the_package(monkeypatch):
-    pytest.importorskip("lexicon")
     monkeypatch.delitem(sys.modules, "lexicon._private.providers.powerdns", raising=False)
     monkeypatch.setitem(sys.modules, "requests_unixsocket", None)  # as if not installed
     from stackshift_cli.config import Settings
@@ -214,7 +213,6 @@ def test_a_provider_module_that_cannot_be_imported_names_the_package(monkeypatch
 
 
 def test_a_provider_extra_names_lexicons_extra():
-    pytest.importorskip("lexicon")
     # route53 imports boto3 in a try block: lexicon's metadata says what it needs
     assert _extra_requirements("route53") == ["boto3"]
     assert _extra_requirements("powerdns") == []
