@@ -193,16 +193,11 @@ class History:
     @classmethod
     def at(cls, path: Path, scope: str) -> History:
         """The API backend's history file (mode 0600, in a 0700 directory), created on first use."""
-        import os
-
         from stackshift_cli.errors import StoreError
-        from stackshift_cli.files import ensure_private_dir
+        from stackshift_cli.sqlitedb import private_db
 
         try:
-            ensure_private_dir(path.parent)
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.executescript(EVENTS_DDL + ";" + STATES_DDL)
+            conn = private_db(path, EVENTS_DDL + ";" + STATES_DDL)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the history {path} ({exc}).") from None
         return cls(conn, scope, path, owns=True)

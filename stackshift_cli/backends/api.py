@@ -139,6 +139,7 @@ class ApiBackend(Backend):
 
         from stackshift_cli.domain import utcnow
         from stackshift_cli.history import changes, settle, with_changes
+        from stackshift_cli.sqlitedb import transaction
 
         history = self.history()
         try:
@@ -148,10 +149,9 @@ class ApiBackend(Backend):
             settled = replace(settle(checked, before, now=at, window=window), status=checked.status, explanation=None)
             events = changes(before, settled, at)
             settled = with_changes(settled, events)
-            history.conn.execute("BEGIN IMMEDIATE")
-            history.append(events)
-            history.save_state(settled)
-            history.conn.execute("COMMIT")
+            with transaction(history.conn):  # waits for another process's lock; rolled back on any error
+                history.append(events)
+                history.save_state(settled)
         finally:
             history.close()
         return settled

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from stackshift_cli.backends.base import Backend, resolve_ref
 from stackshift_cli.config import Settings, data_dir
@@ -29,6 +29,10 @@ from stackshift_cli.files import ensure_private_dir, os_error_hint, warn_if_open
 from stackshift_cli.names import LOCAL_ID as _LOCAL_ID, is_local_id
 from stackshift_cli.history import EVENTS_DDL
 from stackshift_cli.publish.journal import DDL as JOURNAL_DDL
+from stackshift_cli.sqlitedb import BUSY_SLICE_S, BUSY_TIMEOUT_S
+from stackshift_cli.sqlitedb import SQLITE_BUSY as _SQLITE_BUSY, SQLITE_FULL as _SQLITE_FULL
+from stackshift_cli.sqlitedb import SQLITE_LOCKED as _SQLITE_LOCKED, busy_retry as _busy_retry
+from stackshift_cli.sqlitedb import memory_db, transaction as _transaction
 from stackshift_cli.statuses import MISSING
 
 if TYPE_CHECKING:
@@ -42,13 +46,9 @@ if TYPE_CHECKING:
 KEYS_DIR = "keys"
 SCHEMA_VERSION = 6
 EACH_PAGE = 500  # domains read at a time by `each` (verify --all)
-BUSY_TIMEOUT_S = 30.0  # how long one statement waits, in all, for a lock another process holds
-BUSY_SLICE_S = 0.1  # one wait inside SQLite; Ctrl-C is handled between two (SQLite's own wait blocks signals)
 SQLITE_HEADER = b"SQLite format 3\x00"
 DATA_DIR_ENV = "STACKSHIFT_DATA_DIR"
 MOVE_ASIDE = "Move the file aside to start a new store; stackshift will not overwrite it."
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
-_T = TypeVar("_T")
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS = [
@@ -922,21 +922,6 @@ def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
     return found
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing."""
-    _busy_retry(lambda: conn.execute("BEGIN IMMEDIATE"))
-    try:
-        yield
-    except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite already rolled back (a full disk, an I/O error)
-        raise
-    conn.execute("COMMIT")
-
-
 def _remove_old_temporaries(paths: Iterable[Path], age_s: float) -> None:
     for path in paths:
         try:
@@ -944,24 +929,6 @@ def _remove_old_temporaries(paths: Iterable[Path], age_s: float) -> None:
                 path.unlink()
         except OSError:
             continue
-
-
-def _busy_retry(action: Callable[[], _T]) -> _T:
-    """Run `action`, trying again while another process holds the lock, for BUSY_TIMEOUT_S in all.
-
-    Each try waits at most BUSY_SLICE_S inside SQLite, where signals wait too; between two tries Python
-    handles them, so Ctrl-C stops a command that waits for the lock at once (KeyboardInterrupt, exit 130).
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-            busy = code in (_SQLITE_BUSY, _SQLITE_LOCKED) or (not code and "locked" in str(exc))
-            if not busy or time.monotonic() >= deadline:
-                raise
-        time.sleep(0.01)  # also where a pending Ctrl-C is raised, should SQLite not have waited at all
 
 
 def _insert_records(conn: sqlite3.Connection, domain_id: str, records: list[DnsRecord]) -> None:
@@ -1030,8 +997,6 @@ def _rotation(row: Sequence[Any], domain: Domain, path: Path) -> Rotation:
 
 def _empty_history(scope: str) -> History:
     """A history with nothing in it, for reading where there is no store (nothing is created)."""
-    from stackshift_cli.history import EVENTS_DDL, History
+    from stackshift_cli.history import History
 
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.executescript(EVENTS_DDL)
-    return History(conn, scope, Path(":memory:"), owns=True)
+    return History(memory_db(EVENTS_DDL), scope, Path(":memory:"), owns=True)

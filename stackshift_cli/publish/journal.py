@@ -12,12 +12,12 @@ directory, keyed by the API's URL. Its rows are read as hostile as any other out
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from stackshift_cli.errors import StoreError
 from stackshift_cli.providers import ZoneRecord
@@ -80,13 +80,10 @@ class Journal:
     @classmethod
     def at(cls, path: Path, scope: str) -> Journal:
         """A journal in a file of its own (the API backend's), created on first use, private to the user."""
-        from stackshift_cli.files import ensure_private_dir
+        from stackshift_cli.sqlitedb import private_db
 
         try:
-            ensure_private_dir(path.parent)
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from its first byte
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.executescript(DDL)
+            conn = private_db(path, DDL)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the publish journal {path} ({exc}).") from None
         return cls(conn, scope, path, owns=True)
@@ -94,9 +91,9 @@ class Journal:
     @classmethod
     def empty(cls, scope: str) -> Journal:
         """A journal with nothing in it, for reading where none was ever written (nothing is created)."""
-        conn = sqlite3.connect(":memory:", isolation_level=None)
-        conn.executescript(DDL)
-        return cls(conn, scope, Path(":memory:"), owns=True)
+        from stackshift_cli.sqlitedb import memory_db
+
+        return cls(memory_db(DDL), scope, Path(":memory:"), owns=True)
 
     # ------------------------------------------------------------ writing
 
@@ -146,26 +143,16 @@ class Journal:
 
     # ------------------------------------------------------------ helpers
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self)
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A write transaction that waits for another process's lock, as the store's own do."""
+        from stackshift_cli.sqlitedb import transaction
 
-
-class _Transaction:
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-
-    def __enter__(self) -> None:
         try:
-            self.journal.conn.execute("BEGIN IMMEDIATE")
+            with transaction(self.conn):
+                yield
         except sqlite3.Error as exc:
-            raise StoreError(f"Cannot write the publish journal in {self.journal.path} ({exc}).") from None
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        try:
-            self.journal.conn.execute("COMMIT" if kind is None else "ROLLBACK")
-        except sqlite3.Error as error:
-            if kind is None:
-                raise StoreError(f"Cannot write the publish journal in {self.journal.path} ({error}).") from None
+            raise StoreError(f"Cannot write the publish journal in {self.path} ({exc}).") from None
 
 
 def _now() -> str:
