@@ -11,7 +11,7 @@ import typer
 
 from stackshift_cli.cli.publishing import PublishOptions, note_published, wait_schedule
 from stackshift_cli.cli.publishing import publish as publish_records
-from stackshift_cli.cli.state import JsonOption, RefArgument, get_state
+from stackshift_cli.cli.state import JsonOption, RefArgument, confirm_or_yes, get_state
 from stackshift_cli.errors import UsageError
 from stackshift_cli.dkim_export import FORMATS as EXPORT_FORMATS
 from stackshift_cli.keys import KEY_BITS, KEY_SIZES, WEAK_KEY_BITS
@@ -155,12 +155,8 @@ def delete(
     ui = state.ui
     backend = state.backend()
     domain = backend.get(ref)
-    if not yes:
-        if not ui.interactive:
-            raise UsageError("--yes required when not running interactively.",
-                             hint=f"Run `stackshift domains delete {domain.name} --yes`.")
-        if not ui.confirm(f"Delete {domain.name} ({domain.id}) from {backend.where}?"):
-            raise UsageError("Cancelled; nothing was deleted.")
+    confirm_or_yes(state, yes, f"Delete {domain.name} ({domain.id}) from {backend.where}?",
+                   f"stackshift domains delete {domain.name}", cancelled="Cancelled; nothing was deleted.")
     deleted = backend.delete(domain.id)
     if ui.json:
         data = deleted.to_json()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from stackshift_cli.cli.state import confirm_or_yes
 from stackshift_cli.errors import NotFound, StackshiftError, UsageError
 
 if TYPE_CHECKING:
@@ -36,17 +37,6 @@ def wait_schedule(wait: bool, interval: str, timeout: str) -> Schedule | None:
     if interval_s < MIN_INTERVAL:
         raise UsageError(f"--interval {interval} is too short: re-checks must be at least {MIN_INTERVAL:g}s apart.")
     return Schedule(interval=interval_s, timeout=timeout_s) if wait else None
-
-
-def confirm_or_yes(state: State, yes: bool, question: str, command: str) -> None:
-    """The rule `delete` follows: ask on a terminal; without one, --yes is required."""
-    ui = state.ui
-    if yes:
-        return
-    if not ui.interactive:
-        raise UsageError("--yes required when not running interactively.", hint=f"Run `{command} --yes`.")
-    if not ui.confirm(question):
-        raise UsageError("Cancelled; nothing was written.")
 
 
 def publish(state: State, domain: Domain, options: PublishOptions) -> None:

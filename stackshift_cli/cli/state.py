@@ -9,6 +9,7 @@ import typer
 
 from stackshift_cli.backends.base import BACKENDS
 from stackshift_cli.cli.context import State  # noqa: F401  (re-exported: every command module takes it from here)
+from stackshift_cli.errors import UsageError
 
 # --backend's choices (mypy cannot list the members of an Enum built at run time)
 BackendName = Enum("BackendName", {name: name for name in BACKENDS}, type=str)  # type: ignore[misc]
@@ -26,3 +27,16 @@ def get_state(ctx: typer.Context, json_output: bool = False, *, creates_profile:
     if not creates_profile:
         state.settings.require_profile()
     return state
+
+
+def confirm_or_yes(state: State, yes: bool, question: str, command: str,
+                   cancelled: str = "Cancelled; nothing was written.") -> None:
+    """The one rule for commands that change things (delete, publish, unpublish): ask on a terminal; without one,
+    --yes is required."""
+    ui = state.ui
+    if yes:
+        return
+    if not ui.interactive:
+        raise UsageError("--yes required when not running interactively.", hint=f"Run `{command} --yes`.")
+    if not ui.confirm(question):
+        raise UsageError(cancelled)
