@@ -20,7 +20,6 @@ from typing import Iterator
 # program -> Debian package
 DEBIAN_PROGRAMS = {"named": "bind9", "unbound": "unbound", "unbound-control": "unbound", "dnsdist": "dnsdist",
                    "tcpdump": "tcpdump"}
-_SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
 CHECKDMARC_VERSION = "6.0.4"
 
@@ -30,15 +29,10 @@ class MissingDependency(RuntimeError):
 
 
 def find_program(name: str) -> str | None:
-    """The program on PATH, or in an sbin directory (not on every PATH)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    for directory in _SBIN:
-        candidate = os.path.join(directory, name)
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    """The program on PATH, or in an sbin directory (the DNS lab's lookup: tests/dnslab/netutil.py)."""
+    from tests.dnslab.netutil import find_program as lab_find_program
+
+    return lab_find_program(name)
 
 
 def program(name: str) -> str:

@@ -192,23 +192,15 @@ def _header(report: Report, args: argparse.Namespace, checkdmarc: Path | None) -
 def _runs_dir(cache: Path) -> Path:
     """`<cache>/runs`, where each run keeps its temporary files (on the stores' file system, for hard links);
     directories left by a bench that was killed are removed."""
+    from tests.dnslab.netutil import process_alive
+
     runs = cache / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     for entry in runs.iterdir():
         parts = entry.name.split("-")
-        if len(parts) >= 2 and parts[1].isdigit() and not _alive(int(parts[1])):
+        if len(parts) >= 2 and parts[1].isdigit() and not process_alive(int(parts[1])):
             shutil.rmtree(entry, ignore_errors=True)
     return runs
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _terminate(signum, frame) -> None:

@@ -39,7 +39,8 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.update
 
-from .netutil import add_loopback_address, owner_label, pick_free_port, reap_stale_addresses, remove_loopback_address
+from .netutil import (add_loopback_address, find_program, owner_label, pick_free_port, reap_stale_addresses,
+                      remove_loopback_address)
 from .pyservers import BlackholeServer, DelayProxy, ServfailServer
 
 __all__ = [
@@ -88,7 +89,6 @@ RESOLVER_ADDR = "127.0.0.1"
 
 NAMED_BIN = "named"
 UNBOUND_BIN = "unbound"
-_SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 INSTALL_HINT = (
     "The DNS lab needs BIND 9 (`named`) and Unbound (`unbound`). Run the project's test script, "
     "which installs them (`apt-get install -y bind9 bind9-utils unbound`), or install them by hand."
@@ -225,17 +225,6 @@ def _server(server: Any, default_port: int) -> tuple[str, int]:
     return text, default_port
 
 
-def _find_binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    for directory in _SBIN_DIRS:
-        candidate = os.path.join(directory, name)
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 def _tail(path: Path, lines: int = 25) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -355,7 +344,7 @@ class DnsLab:
         Retries on a new address block and new ports (up to ``attempts`` times) only when a port
         turned out to be taken; any other failure is raised at once.
         """
-        missing = [b for b in (NAMED_BIN, UNBOUND_BIN) if _find_binary(b) is None]
+        missing = [b for b in (NAMED_BIN, UNBOUND_BIN) if find_program(b) is None]
         if missing:
             raise DnsLabUnavailable(f"missing {', '.join(missing)}. {INSTALL_HINT}")
         own_dir = workdir is None
@@ -469,7 +458,7 @@ class DnsLab:
         self._pyservers.append(ServfailServer((self.servfail_addr, self.port)).start())
         self.slow_proxy = DelayProxy((self.ns1_addr, self.port), (self.slow_addr, self.port), delay_ms=100).start()
         self._pyservers.append(self.slow_proxy)
-        named = _find_binary(NAMED_BIN)
+        named = find_program(NAMED_BIN)
         for host in NAMED_HOSTS:
             conf = self._write_named(host)
             self._procs[host] = _Proc(
@@ -481,7 +470,7 @@ class DnsLab:
         conf = self._write_unbound()
         self._procs["unbound"] = _Proc(
             f"unbound[{self.resolver}]",
-            [_find_binary(UNBOUND_BIN), "-d", "-c", str(conf)],
+            [find_program(UNBOUND_BIN), "-d", "-c", str(conf)],
             conf.parent / "unbound.log",
             conf.parent,
         )

@@ -19,6 +19,8 @@ import socket
 import struct
 from collections.abc import Iterable
 
+SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")  # where named, unbound and pdns_server live
+
 _RTM_NEWADDR = 20
 _RTM_DELADDR = 21
 _RTM_GETADDR = 22
@@ -137,7 +139,21 @@ def owner_label(pid: int | None = None) -> str:
     return f"{_LABEL_PREFIX}{os.getpid() if pid is None else pid}"
 
 
-def _process_alive(pid: int) -> bool:
+def find_program(name: str) -> str | None:
+    """The program on PATH, or in an sbin directory (not on every user's PATH); None when it is nowhere."""
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    for directory in SBIN_DIRS:
+        candidate = os.path.join(directory, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def process_alive(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -162,7 +178,7 @@ def reap_stale_addresses() -> list[str]:
     for addr, label in loopback_addresses():
         if not label.startswith(_LABEL_PREFIX) or not label[len(_LABEL_PREFIX) :].isdigit():
             continue
-        if _process_alive(int(label[len(_LABEL_PREFIX) :])):
+        if process_alive(int(label[len(_LABEL_PREFIX) :])):
             continue
         remove_loopback_address(addr)
         removed.append(addr)

@@ -69,11 +69,10 @@ from .lab import (
     DnsLabUnavailable,
     LabError,
     RdataValue,
-    _find_binary,
     _Proc,
     _rdtype,
 )
-from .netutil import add_loopback_address, owner_label, pick_free_port, remove_loopback_address
+from .netutil import add_loopback_address, find_program, owner_label, pick_free_port, remove_loopback_address
 
 __all__ = ["PDNS_POOL", "PowerDns"]
 
@@ -159,7 +158,7 @@ class PowerDns:
         :class:`LabError` (with the pdns log) when it does not come up. A taken API port is retried
         on another port (up to ``attempts`` times); the DNS port is the lab's and is not changed.
         """
-        binary = _find_binary(PDNS_BIN)
+        binary = find_program(PDNS_BIN)
         schema = _schema_file()
         missing = [what for what, found in ((PDNS_BIN, binary), ("the gsqlite3 schema", schema),
                                             (_SQLITE_MODULE, _has_sqlite_backend() or None)) if found is None]
