@@ -209,33 +209,11 @@ addAction(AllRule(), DelayAction({int(round(self.delay_ms))}))
                                   "inbound.stackshift.email. IN A 192.0.2.20"])
         for i in range(1, self.count + 1):
             zone(domains.domain_name(i), [zone_line(r) for r in domains.published(i, self.keys)])
-        d = str(directory)
-        (directory / "named.conf").write_text(f"""// bench: the authoritative server of every zone of the world
-options {{
-    directory "{d}";
-    pid-file "{d}/named.pid";
-    session-keyfile "{d}/session.key";
-    managed-keys-directory "{d}";
-    listen-on port {PORT} {{ {BIND_ADDR}; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    notify no;
-    empty-zones-enable no;
-    automatic-interface-scan no;
-    interface-interval 0;
-    allow-query {{ 127.0.0.0/8; }};
-    check-names primary ignore;
-    check-integrity no;
-    check-wildcard no;
-    check-sibling no;
-    check-mx ignore;
-    check-spf ignore;
-    check-dup-records ignore;
-}};
-controls {{ }};
-{chr(10).join(stanzas)}
-""")
+        from tests.dnslab.lab import named_conf
+
+        (directory / "named.conf").write_text(named_conf(directory, BIND_ADDR, PORT, stanzas,
+                                                         comment="bench: the authoritative server of every zone of "
+                                                                 "the world"))
 
     def _wait_bind(self, deadline: float) -> None:
         bind = self.servers["bind"]

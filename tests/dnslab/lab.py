@@ -251,6 +251,45 @@ def _worker_octet() -> int:
     return 99
 
 
+def named_conf(directory: Path, address: str, port: int, stanzas: Sequence[str], *, comment: str) -> str:
+    """A named.conf for an authoritative-only BIND on one loopback address: no recursion, no DNSSEC, no notify, no
+    rndc channel, zone checks relaxed (test zones hold what real zones would refuse); `stanzas` are the keys and
+    zones. The DNS lab and the benchmark's world (bench/world.py) both run BIND with it."""
+    d = str(directory)
+    return f"""// {comment}
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    managed-keys-directory "{d}";
+    dump-file "{d}/named_dump.db";
+    statistics-file "{d}/named.stats";
+    memstatistics-file "{d}/named.memstats";
+    listen-on port {port} {{ {address}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    empty-zones-enable no;
+    automatic-interface-scan no;
+    interface-interval 0;
+    allow-query {{ 127.0.0.0/8; }};
+    allow-transfer {{ 127.0.0.0/8; }};
+    check-names primary ignore;
+    check-mx ignore;
+    check-mx-cname ignore;
+    check-srv-cname ignore;
+    check-integrity no;
+    check-wildcard no;
+    check-sibling no;
+    check-dup-records ignore;
+    check-spf ignore;
+}};
+controls {{ }};
+{chr(10).join(stanzas)}
+"""
+
+
 class _Proc:
     def __init__(self, name: str, cmd: list[str], log: Path, cwd: Path) -> None:
         self.name = name
@@ -483,7 +522,6 @@ class DnsLab:
     def _write_named(self, host: str) -> Path:
         directory = self.workdir / f"named-{host}"
         directory.mkdir(parents=True, exist_ok=True)
-        d = str(directory)
         zone_stanzas = []
         if host == "root":
             (directory / "root.db").write_text(self._root_zone_text())
@@ -493,39 +531,9 @@ class DnsLab:
                 if host in spec.primaries:
                     (directory / f"{zone}.db").write_text(self._zone_text(spec))
                     zone_stanzas.append(f'zone "{zone}" {{ type primary; file "{zone}.db"; {self._update_rule(spec)} }};')
-        conf = f"""// DNS lab: named instance "{host}" ({self.addr(host)}:{self.port}), authoritative only.
-options {{
-    directory "{d}";
-    pid-file "{d}/named.pid";
-    session-keyfile "{d}/session.key";
-    managed-keys-directory "{d}";
-    dump-file "{d}/named_dump.db";
-    statistics-file "{d}/named.stats";
-    memstatistics-file "{d}/named.memstats";
-    listen-on port {self.port} {{ {self.addr(host)}; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    notify no;
-    empty-zones-enable no;
-    automatic-interface-scan no;
-    interface-interval 0;
-    allow-query {{ 127.0.0.0/8; }};
-    allow-transfer {{ 127.0.0.0/8; }};
-    check-names primary ignore;
-    check-mx ignore;
-    check-mx-cname ignore;
-    check-srv-cname ignore;
-    check-integrity no;
-    check-wildcard no;
-    check-sibling no;
-    check-dup-records ignore;
-    check-spf ignore;
-}};
-controls {{ }};
-key "{self.tsig_key_name}" {{ algorithm {self.tsig_algorithm}; secret "{self.tsig_secret}"; }};
-{chr(10).join(zone_stanzas)}
-"""
+        key = f'key "{self.tsig_key_name}" {{ algorithm {self.tsig_algorithm}; secret "{self.tsig_secret}"; }};'
+        conf = named_conf(directory, self.addr(host), self.port, [key, *zone_stanzas],
+                          comment=f'DNS lab: named instance "{host}" ({self.addr(host)}:{self.port}), authoritative only.')
         path = directory / "named.conf"
         path.write_text(conf)
         return path
