@@ -69,10 +69,6 @@ class Change:
     edit: Edit | None = None  # create and update only
     priority: int | None = None  # MX only
 
-    def shown_value(self) -> str | None:
-        """The value as a plan shows it: an MX with its priority ('10 inbound.stackshift.email')."""
-        return f"{self.priority} {self.value}" if self.type == "MX" and self.value is not None else self.value
-
     def old_value(self) -> str | None:
         if not self.old:
             return None
