@@ -60,6 +60,7 @@ class ApiBackend(Backend):
         self._key = key
         self._transport: Transport | None = None
         self._transport_lock = threading.Lock()  # `verify --all` checks domains from several threads
+        self._history: History | None = None  # history.db, once opened (history())
 
     # ------------------------------------------------------------ the Backend interface
 
@@ -157,10 +158,14 @@ class ApiBackend(Backend):
         return settled
 
     def history(self) -> History:
+        """The history in history.db, opened once for the backend's life (verify --all stores a verdict per
+        domain): what this returns shares that connection, and closing it leaves the connection open."""
         from stackshift_cli.config import data_dir
         from stackshift_cli.history import HISTORY_FILE, History
 
-        return History.at(data_dir() / HISTORY_FILE, self.base_url)
+        if self._history is None:
+            self._history = History.at(data_dir() / HISTORY_FILE, self.base_url)
+        return History(self._history.conn, self._history.scope, self._history.path)
 
     def journal(self, *, create: bool = True) -> Journal:
         from stackshift_cli.config import data_dir
@@ -170,6 +175,9 @@ class ApiBackend(Backend):
         return Journal.at(path, self.base_url) if create or path.exists() else Journal.empty(self.base_url)
 
     def close(self) -> None:
+        if self._history is not None:
+            self._history.close()
+            self._history = None
         with self._transport_lock:
             if self._transport is not None:
                 self._transport.close()
